@@ -1,0 +1,116 @@
+"""Ticket minting for the WebSocket and RFC 7662 introspection for other services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from django_app.accounts.authentication import authenticated_user
+from django_app.accounts.tickets import ticket_decode, ticket_mint, ticket_redeem
+from django_app.accounts.tokens import api_token_find
+from django_app.jobs.selectors import job_ids_owned
+
+
+class TicketRequestSerializer(serializers.Serializer):
+    jobs = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=50, default=list)
+
+
+class TicketCreateApi(APIView):
+    """Mint a single-use ticket for ``$connect``, granting ``user:<id>`` and the asked-for own jobs."""
+
+    @extend_schema(
+        request=TicketRequestSerializer,
+        responses={
+            201: inline_serializer(
+                "Ticket",
+                {
+                    "ticket": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(),
+                    "topics": serializers.ListField(child=serializers.CharField()),
+                    "websocket_url": serializers.CharField(),
+                },
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = TicketRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        asked = set(body.validated_data["jobs"])
+        owned = job_ids_owned(owner_id=authenticated_user(request).pk, job_ids=asked)
+        if owned != asked:
+            return Response(
+                {"error": {"code": "not_found", "message": "Some of those jobs do not exist."}},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        ticket, claims = ticket_mint(user_id=authenticated_user(request).pk, job_ids=sorted(owned, key=str))
+        return Response(
+            {
+                "ticket": ticket,
+                "expires_in": claims.exp - claims.iat,
+                "topics": claims.topics,
+                "websocket_url": settings.WEBSOCKET_URL,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CanIntrospect(permissions.BasePermission):
+    message = "Introspection needs a service credential."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.has_perm("accounts.introspect_token"))
+
+
+class IntrospectApi(APIView):
+    """RFC 7662: is this token or ticket active, and for whom. Inactive answers say nothing else.
+
+    Introspecting a ticket redeems it, like ``$connect`` does: a ticket is good for one use.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, CanIntrospect]
+
+    @extend_schema(
+        request=inline_serializer("IntrospectRequest", {"token": serializers.CharField()}),
+        responses={200: inline_serializer("Introspection", {"active": serializers.BooleanField()})},
+    )
+    def post(self, request: Request) -> Response:
+        raw = request.data.get("token") if isinstance(request.data, dict) else None
+        if not isinstance(raw, str) or not raw:
+            return Response(
+                {"error": {"code": "invalid_request", "message": "Send the token in the `token` field."}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(_introspect(raw))
+
+
+def _introspect(raw: str) -> dict[str, Any]:
+    token = api_token_find(raw_token=raw)
+    if token is not None:
+        if not (token.is_active and token.user.is_active):
+            return {"active": False}
+        return {
+            "active": True,
+            "token_type": "api_token",
+            "sub": str(token.user.pk),
+            "username": token.user.get_username(),
+            "iat": int(token.created_at.timestamp()),
+        }
+    claims = ticket_decode(token=raw)
+    if claims is None or not ticket_redeem(claims=claims):
+        return {"active": False}
+    return {
+        "active": True,
+        "token_type": "ws_ticket",
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iat": claims.iat,
+        "exp": claims.exp,
+        "jti": claims.jti,
+        "scope": " ".join(claims.topics),
+    }

@@ -1,0 +1,22 @@
+"""Everything under /api/."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from django_app.accounts import apis as account_apis
+from django_app.jobs import apis as job_apis
+
+urlpatterns = [
+    path("health/", job_apis.health, name="health"),
+    path("tasks/", job_apis.TaskListApi.as_view(), name="task-list"),
+    path("jobs/", job_apis.JobListCreateApi.as_view(), name="job-list"),
+    path("jobs/<uuid:job_id>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<uuid:job_id>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<uuid:job_id>/retry/", job_apis.JobRetryApi.as_view(), name="job-retry"),
+    path("ws/tickets/", account_apis.TicketCreateApi.as_view(), name="ws-ticket"),
+    path("auth/introspect/", account_apis.IntrospectApi.as_view(), name="introspect"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

@@ -1,0 +1,141 @@
+"""Settings shared by every place the Django function runs. Inputs come only from ``env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from django_app.config import env
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LOCAL_DIR = REPO_ROOT / ".local"
+
+SECRET_KEY = env.str_("DJANGO_SECRET_KEY")
+# Tickets are signed with their own key so rotating it never touches sessions or tokens.
+TICKET_SIGNING_KEY = env.str_("TICKET_SIGNING_KEY")
+# During a rotation the previous key still verifies tickets (they live ≤ 60 s anyway).
+TICKET_SIGNING_KEY_PREVIOUS = env.str_("TICKET_SIGNING_KEY_PREVIOUS", "")
+TICKET_TTL_SECONDS = env.int_("TICKET_TTL_SECONDS", 30)
+
+DEBUG = False
+ALLOWED_HOSTS = env.list_("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_app.accounts",
+    "django_app.jobs",
+    "django_app.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "django_app.config.urls"
+WSGI_APPLICATION = "django_app.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env.str_("DATABASE_URL", f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.int_("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = REPO_ROOT / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Request bodies: the job params limit is enforced per field; this caps the whole body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_app.accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "django_app.config.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Polyglot jobs API",
+    "DESCRIPTION": "Submit jobs, follow them over WebSocket or by polling, and verify tokens.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Where jobs go and where their events are published. Names, not IDs: on Lambda they come
+# from SSM parameters that the serverless stack exports.
+JOBS_QUEUE_URL = env.str_("JOBS_QUEUE_URL", "")
+JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "")
+WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "")
+JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
+JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str_("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "django.security": {"level": "WARNING"}},
+}
+
+# Off Lambda, WhiteNoise serves straight from the apps' static folders (no collectstatic step);
+# the Lambda settings serve the collected, hashed copy instead.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

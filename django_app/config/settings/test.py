@@ -1,0 +1,13 @@
+"""Tests: SQLite by default, PostgreSQL when DATABASE_URL names it; fast password hashing."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 30)
+os.environ.setdefault("TICKET_SIGNING_KEY", "test-ticket-key-not-for-production")
+
+from django_app.config.settings.base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -1,0 +1,148 @@
+"""The jobs HTTP API: thin views over ``services`` and ``selectors``."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import pagination, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from django_app.accounts.authentication import authenticated_user
+from django_app.config.errors import ApiError
+from django_app.jobs import selectors, services
+from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, UnknownTask
+from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.registry import task_all
+from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
+
+CORRELATION_HEADER = "HTTP_X_CORRELATION_ID"
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness: answers without touching the database or AWS, so it measures the function alone."""
+    return JsonResponse({"status": "ok"})
+
+
+def _api_error(error: JobError) -> ApiError | serializers.ValidationError:
+    if isinstance(error, UnknownTask):
+        return ApiError(status_code=400, code=error.code, message=error.message)
+    if isinstance(error, ParamsTooLarge):
+        return ApiError(status_code=413, code=error.code, message=error.message)
+    if isinstance(error, JobConflict):
+        return ApiError(status_code=409, code=error.code, message=error.message)
+    return serializers.ValidationError({"code": error.code, "message": error.message, "fields": error.fields})
+
+
+def _owned_job(request: Request, job_id: uuid.UUID) -> Job:
+    try:
+        return selectors.job_get(owner_id=authenticated_user(request).pk, job_id=job_id)
+    except Job.DoesNotExist:
+        raise ApiError(status_code=404, code="job_not_found", message="No such job.") from None
+
+
+def _etag(job: Job) -> str:
+    return f'"{job.id.hex}.{job.seq}"'
+
+
+class JobCursorPagination(pagination.CursorPagination):
+    ordering = "-created_at"
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class TaskListApi(APIView):
+    @extend_schema(responses={200: inline_serializer("Task", {"name": serializers.CharField()}, many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "timeout": spec.timeout,
+                    "max_attempts": spec.max_attempts,
+                    "params_schema": spec.params.model_json_schema(),
+                }
+                for spec in task_all()
+            ]
+        )
+
+
+class JobListCreateApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=JobStatus.values), OpenApiParameter("cursor", str)],
+        responses={200: JobSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status")
+        if status_filter is not None and status_filter not in JobStatus.values:
+            raise ApiError(
+                status_code=400,
+                code="invalid_filter",
+                message=f"`status` must be one of {', '.join(JobStatus.values)}.",
+            )
+        jobs = selectors.job_list(owner_id=authenticated_user(request).pk, status=status_filter)
+        paginator = JobCursorPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=JobSubmitSerializer, responses={202: JobSerializer})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise ApiError(status_code=400, code="invalid_request", message="Send a JSON object.")
+        body = JobSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            job = services.job_submit(
+                owner=authenticated_user(request),
+                task_name=body.validated_data["task"],
+                params=body.validated_data["params"],
+                correlation_id=request.META.get(CORRELATION_HEADER, "")[:100],
+            )
+        except JobError as error:
+            raise _api_error(error) from None
+        data = JobSerializer(job, context={"request": request}).data
+        return Response(
+            data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": data["links"]["self"], "ETag": _etag(job)},
+        )
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses={200: JobSerializer, 304: None})
+    def get(self, request: Request, job_id: uuid.UUID) -> Response:
+        job = _owned_job(request, job_id)
+        etag = _etag(job)
+        if_none_match = request.headers.get("If-None-Match", "")
+        if if_none_match.strip() == "*" or etag in [tag.strip() for tag in if_none_match.split(",")]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(JobSerializer(job, context={"request": request}).data, headers={"ETag": etag})
+
+
+class _JobActionApi(APIView):
+    def act(self, job: Job) -> Job:
+        raise NotImplementedError
+
+    @extend_schema(request=None, responses={200: JobSerializer})
+    def post(self, request: Request, job_id: uuid.UUID) -> Response:
+        job = _owned_job(request, job_id)
+        try:
+            job = self.act(job)
+        except JobError as error:
+            raise _api_error(error) from None
+        return Response(JobSerializer(job, context={"request": request}).data, headers={"ETag": _etag(job)})
+
+
+class JobCancelApi(_JobActionApi):
+    def act(self, job: Job) -> Job:
+        return services.job_cancel(job=job)
+
+
+class JobRetryApi(_JobActionApi):
+    def act(self, job: Job) -> Job:
+        return services.job_retry(job=job)

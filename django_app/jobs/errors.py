@@ -1,0 +1,40 @@
+"""Domain errors of the jobs service. Views turn them into 4xx answers; nothing here knows HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JobError(Exception):
+    code = "job_error"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+
+class UnknownTask(JobError):
+    code = "unknown_task"
+
+
+class InvalidParams(JobError):
+    code = "invalid_params"
+
+
+class ParamsTooLarge(JobError):
+    code = "params_too_large"
+
+
+class JobConflict(JobError):
+    """The job is not in a state that allows the action (cancel a finished job, retry a running one)."""
+
+    code = "job_conflict"
+
+
+class QueueUnavailable(JobError):
+    """SQS did not take the message; the job stays queued and the sweep sends it again."""
+
+    code = "queue_unavailable"

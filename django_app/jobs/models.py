@@ -1,0 +1,64 @@
+"""The job: one row per submitted unit of work, the single source of truth for its state."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    task = models.CharField(max_length=100)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True, default="")
+    result = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    # Grows by one on every change; events carry it so clients can order and de-duplicate.
+    seq = models.PositiveBigIntegerField(default=0)
+    # While running, the worker holds the job until this time; past it, the job may be reclaimed.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # When the job message was last handed to SQS; null while a send is pending or failed.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
+            models.Index(fields=["status", "enqueued_at"], name="job_status_enqueued"),
+            models.Index(fields=["status", "lease_until"], name="job_status_lease"),
+            models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_0_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL

@@ -1,0 +1,83 @@
+"""The task registry: ``@task(...)`` turns a function into a job type the API and worker know.
+
+A task receives its validated params (a pydantic model) and a ``TaskContext``; it returns a
+JSON-serialisable result or raises. ``TaskError`` carries a code users may see; any other
+exception is reported as ``task_failed`` with its traceback kept in the logs only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+
+class TaskContext(Protocol):
+    def progress(self, percent: int, note: str = "") -> None: ...
+
+    def cancelled(self) -> bool: ...
+
+    def remaining_seconds(self) -> float: ...
+
+
+class TaskError(Exception):
+    """A failure the task explains to its user: ``code`` is stable, ``message`` is readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task that saw ``ctx.cancelled()``; the job ends cancelled."""
+
+
+TaskFunction = Callable[[Any, TaskContext], Any]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    function: TaskFunction
+    params: type[BaseModel]
+    timeout: int
+    max_attempts: int
+    description: str
+
+
+_registry: dict[str, TaskSpec] = {}
+
+
+def task(
+    *, name: str, params: type[BaseModel], timeout: int = 60, max_attempts: int = 3
+) -> Callable[[TaskFunction], TaskFunction]:
+    if not 1 <= timeout <= 840:
+        raise ValueError("a task's timeout must fit in the worker's 900 s Lambda limit with a margin")
+    if not 1 <= max_attempts <= 10:
+        raise ValueError("max_attempts must be between 1 and 10")
+
+    def register(function: TaskFunction) -> TaskFunction:
+        if name in _registry:
+            raise ValueError(f"task {name!r} is registered twice")
+        _registry[name] = TaskSpec(
+            name=name,
+            function=function,
+            params=params,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else "",
+        )
+        return function
+
+    return register
+
+
+def task_get(name: str) -> TaskSpec | None:
+    return _registry.get(name)
+
+
+def task_all() -> list[TaskSpec]:
+    return sorted(_registry.values(), key=lambda spec: spec.name)

@@ -1,0 +1,142 @@
+"""Writes to jobs. The API, the admin, the worker and the sweeps all go through these functions.
+
+Every change bumps ``seq`` in the same UPDATE, and state changes are conditional on the state the
+caller saw, so two actors racing (a cancel and a worker, two deliveries) cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+from contracts.job_event import JobEventType
+from contracts.job_message import JobMessage
+from django_app.jobs.errors import InvalidParams, JobConflict, ParamsTooLarge, QueueUnavailable, UnknownTask
+from django_app.jobs.events import job_event_build, job_events_publish
+from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.queue import job_message_send
+from django_app.jobs.registry import task_get
+
+logger = logging.getLogger(__name__)
+
+
+def _validated_params(task_name: str, params: Any) -> dict[str, Any]:
+    spec = task_get(task_name)
+    if spec is None:
+        raise UnknownTask(f"There is no task named {task_name!r}.")
+    if not isinstance(params, dict):
+        raise InvalidParams("`params` must be a JSON object.", fields={"params": ["Expected an object."]})
+    size = len(json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > settings.JOB_PARAMS_MAX_BYTES:
+        raise ParamsTooLarge(f"`params` is {size} bytes; the limit is {settings.JOB_PARAMS_MAX_BYTES}.")
+    try:
+        model = spec.params.model_validate(params)
+    except ValidationError as error:
+        fields: dict[str, list[str]] = {}
+        for problem in error.errors(include_url=False, include_input=False):
+            key = ".".join(str(part) for part in problem["loc"]) or "params"
+            fields.setdefault(key, []).append(problem["msg"])
+        raise InvalidParams("The params do not fit the task's schema.", fields=fields) from None
+    return model.model_dump(mode="json")
+
+
+def _publish_after_commit(job: Job, type: JobEventType) -> None:
+    event = job_event_build(job=job, type=type)
+    transaction.on_commit(lambda: job_events_publish(events=[event]))
+
+
+def job_submit(*, owner: User, task_name: str, params: Any, correlation_id: str = "") -> Job:
+    clean_params = _validated_params(task_name, params)
+    spec = task_get(task_name)
+    assert spec is not None  # checked by _validated_params
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            task=task_name,
+            params=clean_params,
+            max_attempts=spec.max_attempts,
+            seq=1,
+            correlation_id=correlation_id or uuid.uuid4().hex,
+        )
+        transaction.on_commit(lambda: job_enqueue(job=job))
+        _publish_after_commit(job, "job.queued")
+    return job
+
+
+def job_enqueue(*, job: Job) -> bool:
+    """Sends the job message. On failure the job stays queued with no ``enqueued_at``: the sweep
+    sends it again, so a failed send delays the job but never loses it."""
+    message = JobMessage(job_id=job.id, task=job.task, attempt=job.attempts, correlation_id=job.correlation_id)
+    try:
+        job_message_send(message=message)
+    except QueueUnavailable:
+        logger.exception("job %s stays queued until the sweep re-sends it", job.id)
+        return False
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(enqueued_at=now)
+    job.enqueued_at = now
+    return True
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Queued jobs never start; running ones stop at their next ``ctx.cancelled()`` check."""
+    with transaction.atomic():
+        changed = Job.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+            status=JobStatus.CANCELLED,
+            finished_at=timezone.now(),
+            lease_until=None,
+            note="cancelled",
+            seq=F("seq") + 1,
+            updated_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        if not changed:
+            raise JobConflict(
+                f"The job is {job.status}; only queued or running jobs can be cancelled.", code="job_not_cancellable"
+            )
+        _publish_after_commit(job, "job.cancelled")
+    return job
+
+
+def job_retry(*, job: Job) -> Job:
+    """Runs a failed or cancelled job again with a fresh allowance of attempts.
+
+    ``attempts`` keeps counting (it is never reset), so a worker still finishing an older attempt
+    can never complete the new one: its conditional update names its own attempt number.
+    """
+    spec = task_get(job.task)
+    if spec is None:
+        raise UnknownTask(f"The task {job.task!r} no longer exists.")
+    with transaction.atomic():
+        changed = Job.objects.filter(pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]).update(
+            status=JobStatus.QUEUED,
+            max_attempts=F("attempts") + spec.max_attempts,
+            progress=0,
+            note="",
+            result=None,
+            error_code="",
+            error_message="",
+            started_at=None,
+            finished_at=None,
+            lease_until=None,
+            enqueued_at=None,
+            seq=F("seq") + 1,
+            updated_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        if not changed:
+            raise JobConflict(
+                f"The job is {job.status}; only failed or cancelled jobs can be retried.", code="job_not_retryable"
+            )
+        transaction.on_commit(lambda: job_enqueue(job=job))
+        _publish_after_commit(job, "job.queued")
+    return job

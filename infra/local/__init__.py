@@ -1,0 +1,1 @@
+"""The one-machine copy of the stack, started by ``make run``."""
