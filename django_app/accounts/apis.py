@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_app.accounts.authentication import authenticated_user
-from django_app.accounts.tickets import ticket_decode, ticket_mint, ticket_redeem
+from django_app.accounts.tickets import grant_mint, ticket_decode, ticket_mint, ticket_redeem
 from django_app.accounts.tokens import api_token_find
 from django_app.jobs.selectors import job_ids_owned
 
@@ -56,6 +56,43 @@ class TicketCreateApi(APIView):
                 "topics": claims.topics,
                 "websocket_url": settings.WEBSOCKET_URL,
             },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class GrantRequestSerializer(serializers.Serializer):
+    jobs = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=50)
+
+
+class GrantCreateApi(APIView):
+    """Mint a grant for ``job:<id>`` topics of own jobs, for a connection that is already open."""
+
+    @extend_schema(
+        request=GrantRequestSerializer,
+        responses={
+            201: inline_serializer(
+                "Grant",
+                {
+                    "grant": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(),
+                    "topics": serializers.ListField(child=serializers.CharField()),
+                },
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = GrantRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        asked = set(body.validated_data["jobs"])
+        user_id = authenticated_user(request).pk
+        if job_ids_owned(owner_id=user_id, job_ids=asked) != asked:
+            return Response(
+                {"error": {"code": "not_found", "message": "Some of those jobs do not exist."}},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        grant, claims = grant_mint(user_id=user_id, job_ids=sorted(asked, key=str))
+        return Response(
+            {"grant": grant, "expires_in": claims.exp - claims.iat, "topics": claims.topics},
             status=status.HTTP_201_CREATED,
         )
 

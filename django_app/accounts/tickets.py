@@ -19,7 +19,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from contracts.tickets import TICKET_ALGORITHM, TICKET_AUDIENCE, TICKET_MAX_TTL_SECONDS, TicketClaims
+from contracts.tickets import (
+    GRANT_AUDIENCE,
+    TICKET_ALGORITHM,
+    TICKET_AUDIENCE,
+    TICKET_MAX_TTL_SECONDS,
+    TicketClaims,
+)
 from django_app.accounts.models import RedeemedTicket
 
 
@@ -33,16 +39,11 @@ def _verification_keys() -> dict[str, str]:
     return {key_id(key): key for key in keys if key}
 
 
-def ticket_mint(*, user_id: int, job_ids: Iterable[uuid.UUID] = ()) -> tuple[str, TicketClaims]:
+def _mint(*, audience: str, user_id: int, topics: list[str]) -> tuple[str, TicketClaims]:
     now = int(time.time())
     ttl = min(settings.TICKET_TTL_SECONDS, TICKET_MAX_TTL_SECONDS)
     claims = TicketClaims(
-        sub=str(user_id),
-        aud=TICKET_AUDIENCE,
-        iat=now,
-        exp=now + ttl,
-        jti=secrets.token_urlsafe(24),
-        topics=[f"user:{user_id}", *(f"job:{job_id}" for job_id in job_ids)],
+        sub=str(user_id), aud=audience, iat=now, exp=now + ttl, jti=secrets.token_urlsafe(24), topics=topics
     )
     token = jwt.encode(
         claims.model_dump(),
@@ -51,6 +52,24 @@ def ticket_mint(*, user_id: int, job_ids: Iterable[uuid.UUID] = ()) -> tuple[str
         headers={"kid": key_id(settings.TICKET_SIGNING_KEY)},
     )
     return token, claims
+
+
+def ticket_mint(*, user_id: int, job_ids: Iterable[uuid.UUID] = ()) -> tuple[str, TicketClaims]:
+    """A ticket for ``$connect``: the user's own topic plus the named jobs (already checked as owned)."""
+    return _mint(
+        audience=TICKET_AUDIENCE,
+        user_id=user_id,
+        topics=[f"user:{user_id}", *(f"job:{job_id}" for job_id in job_ids)],
+    )
+
+
+def grant_mint(*, user_id: int, job_ids: Iterable[uuid.UUID]) -> tuple[str, TicketClaims]:
+    """A grant for topics a live connection's ticket lacked (a job submitted after connecting).
+
+    The websocket function accepts it in a ``subscribe`` message when its ``sub`` is the
+    connection's user; it cannot open a connection (other audience).
+    """
+    return _mint(audience=GRANT_AUDIENCE, user_id=user_id, topics=[f"job:{job_id}" for job_id in job_ids])
 
 
 def ticket_decode(*, token: str) -> TicketClaims | None:

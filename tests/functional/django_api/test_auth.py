@@ -157,3 +157,19 @@ def test_session_api_writes_need_csrf(user: Any) -> None:
     response = client.post("/api/jobs/", {"task": "countdown"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_grant_for_own_jobs_has_its_own_audience(api: Any, user: Any, other_user: Any, settings: Any) -> None:
+    mine = Job.objects.create(owner=user, task="countdown", params={})
+    theirs = Job.objects.create(owner=other_user, task="countdown", params={})
+
+    response = api.post("/api/ws/grants/", {"jobs": [str(mine.id)]}, format="json")
+    assert response.status_code == 201
+    claims = jwt.decode(response.json()["grant"], settings.TICKET_SIGNING_KEY, algorithms=["HS256"],
+                        audience="ws-grant")
+    assert claims["topics"] == [f"job:{mine.id}"]
+    assert claims["sub"] == str(user.pk)
+    refused = api.post("/api/ws/grants/", {"jobs": [str(mine.id), str(theirs.id)]}, format="json")
+    assert refused.status_code == 404
+    empty = api.post("/api/ws/grants/", {"jobs": []}, format="json")
+    assert empty.status_code == 400
