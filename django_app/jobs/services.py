@@ -6,9 +6,11 @@ caller saw, so two actors racing (a cancel and a worker, two deliveries) cannot 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +25,10 @@ from contracts.job_message import JobMessage
 from django_app.jobs.errors import InvalidParams, JobConflict, ParamsTooLarge, QueueUnavailable, UnknownTask
 from django_app.jobs.events import job_event_build, job_events_publish
 from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.outbox import EventSink
 from django_app.jobs.queue import job_message_send
 from django_app.jobs.registry import task_get
+from django_app.jobs.worker_types import Claim, PoisonMessage
 
 logger = logging.getLogger(__name__)
 
@@ -140,3 +144,242 @@ def job_retry(*, job: Job) -> Job:
         transaction.on_commit(lambda: job_enqueue(job=job))
         _publish_after_commit(job, "job.queued")
     return job
+
+
+# --- The worker's writes -----------------------------------------------------------------------
+#
+# Each is one compare-and-swap UPDATE on ``seq``: it names the ``seq`` the caller read (and, once a
+# worker holds the job, its own attempt number), sets ``seq + 1`` and publishes exactly one event.
+# Every writer bumps ``seq``, so a lost race shows up as "0 rows" and nobody overwrites a state it
+# did not see. Running in autocommit, each UPDATE is one round trip and commits on its own.
+
+_TRANSITION_TRIES = 3  # a seq CAS can only lose to another state change; three losses in a row = give up
+
+
+def _job_transition(
+    *,
+    job: Job,
+    event: JobEventType,
+    sink: EventSink,
+    statuses: Sequence[str],
+    attempt: int | None = None,
+    changes: dict[str, Any],
+    reread: bool = True,
+) -> bool:
+    """Applies ``changes`` if the row still has ``job.seq``, one of ``statuses`` and (if given) ``attempt``.
+
+    On success the in-memory ``job`` is updated and one event is added to ``sink``. With ``reread``,
+    when only ``seq`` moved on (the row still matches otherwise), re-reads it and tries again, a few
+    times at most; without it, the caller re-decides from the fresh row itself.
+    """
+    for _ in range(_TRANSITION_TRIES if reread else 1):
+        now = timezone.now()
+        match = Job.objects.filter(pk=job.pk, seq=job.seq, status__in=list(statuses))
+        if attempt is not None:
+            match = match.filter(attempts=attempt)
+        if match.update(seq=job.seq + 1, updated_at=now, **changes):
+            for field, value in changes.items():
+                setattr(job, field, value)
+            job.seq += 1
+            job.updated_at = now
+            sink.add(job_event_build(job=job, type=event))
+            return True
+        if not reread:
+            return False
+        try:
+            job.refresh_from_db()
+        except Job.DoesNotExist:
+            return False
+        if job.status not in statuses or (attempt is not None and job.attempts != attempt):
+            return False
+    return False
+
+
+def job_claim(
+    *, job_id: uuid.UUID, task_name: str, lease_seconds: int, sink: EventSink, now: dt.datetime | None = None
+) -> Claim:
+    """Takes a job for one attempt: queued → running, or running with an expired lease → running.
+
+    Raises ``PoisonMessage`` for an unknown job or a message naming another task than the job's.
+    Any other outcome than ``claimed`` means the caller must not run the task (and may acknowledge).
+    """
+    job = Job.objects.filter(pk=job_id).first()
+    for _ in range(_TRANSITION_TRIES):
+        if job is None:
+            raise PoisonMessage("unknown_job", f"no job {job_id}")
+        if job.task != task_name:
+            raise PoisonMessage("task_mismatch", f"the message names {task_name!r}, job {job_id} runs {job.task!r}")
+        now = now or timezone.now()
+        if job.is_terminal:
+            return Claim("terminal", job)
+        if job.status == JobStatus.RUNNING and job.lease_until is not None and job.lease_until > now:
+            return Claim("leased", job)
+        if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:
+            # The last attempt's worker died (its lease expired): nothing is left to retry.
+            job_fail(job=job, attempt=job.attempts, code="worker_lost", message=_WORKER_LOST, sink=sink)
+            return Claim("exhausted", job)
+        attempts = job.attempts + 1
+        changed = _job_transition(
+            job=job,
+            event="job.running",
+            sink=sink,
+            statuses=[job.status],
+            # Not re-read here: the row that beat us may hold a live lease now, so decide again above.
+            reread=False,
+            changes={
+                "status": JobStatus.RUNNING,
+                "attempts": attempts,
+                "lease_until": now + dt.timedelta(seconds=lease_seconds),
+                "started_at": now,
+                "progress": 0,
+                "note": "",
+                "error_code": "",
+                "error_message": "",
+            },
+        )
+        if changed:
+            return Claim("claimed", job)
+        job = Job.objects.filter(pk=job_id).first()
+        now = None
+    assert job is not None
+    return Claim("contended", job)
+
+
+_WORKER_LOST = "The worker running this job stopped before it finished, and no attempts are left."
+
+
+def job_progress_record(*, job: Job, attempt: int, percent: int, note: str, sink: EventSink) -> bool:
+    """False when the job is no longer this attempt's (cancelled, or taken over after a lost lease)."""
+    return _job_transition(
+        job=job,
+        event="job.progress",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={"progress": percent, "note": note},
+    )
+
+
+def job_succeed(*, job: Job, attempt: int, result: Any, sink: EventSink) -> bool:
+    return _job_transition(
+        job=job,
+        event="job.succeeded",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={
+            "status": JobStatus.SUCCEEDED,
+            "result": result,
+            "progress": 100,
+            "lease_until": None,
+            "finished_at": timezone.now(),
+            "error_code": "",
+            "error_message": "",
+        },
+    )
+
+
+def job_fail(*, job: Job, attempt: int, code: str, message: str, sink: EventSink) -> bool:
+    return _job_transition(
+        job=job,
+        event="job.failed",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={
+            "status": JobStatus.FAILED,
+            "lease_until": None,
+            "finished_at": timezone.now(),
+            "error_code": code[:64],
+            "error_message": message[:2000],
+        },
+    )
+
+
+def job_retry_later(*, job: Job, attempt: int, code: str, message: str, delay_seconds: int, sink: EventSink) -> bool:
+    """Back to queued after a failed attempt. ``enqueued_at`` is when the message shows again, so the
+    stale-queued sweep measures from there and does not re-send a job that is only backing off."""
+    return _job_transition(
+        job=job,
+        event="job.queued",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={
+            "status": JobStatus.QUEUED,
+            "lease_until": None,
+            "enqueued_at": timezone.now() + dt.timedelta(seconds=delay_seconds),
+            "note": f"attempt {attempt} of {job.max_attempts} failed; retrying in {delay_seconds} s",
+            "error_code": code[:64],
+            "error_message": message[:2000],
+        },
+    )
+
+
+def job_cancel_acknowledge(*, job: Job, attempt: int, sink: EventSink) -> bool:
+    """The task stopped by raising ``TaskCancelled``. Usually ``job_cancel`` already ended the job
+    (then this changes nothing and returns False); if the task stopped on its own, it ends cancelled."""
+    return _job_transition(
+        job=job,
+        event="job.cancelled",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={
+            "status": JobStatus.CANCELLED,
+            "lease_until": None,
+            "finished_at": timezone.now(),
+            "note": "cancelled",
+        },
+    )
+
+
+def job_lease_expire(*, job: Job, sink: EventSink) -> str:
+    """A running job whose worker died: retried while attempts remain, failed otherwise.
+
+    Returns ``requeued``, ``failed`` or ``skipped`` (someone else changed it first). A requeued job's
+    message is sent again at once.
+    """
+    if job.status != JobStatus.RUNNING:
+        return "skipped"
+    attempt = job.attempts
+    if attempt >= job.max_attempts:
+        return (
+            "failed"
+            if job_fail(job=job, attempt=attempt, code="worker_lost", message=_WORKER_LOST, sink=sink)
+            else "skipped"
+        )
+    requeued = _job_transition(
+        job=job,
+        event="job.queued",
+        sink=sink,
+        statuses=[JobStatus.RUNNING],
+        attempt=attempt,
+        changes={
+            "status": JobStatus.QUEUED,
+            "lease_until": None,
+            "enqueued_at": None,
+            "note": f"attempt {attempt} of {job.max_attempts} was lost with its worker; retrying",
+            "error_code": "worker_lost",
+            "error_message": "The worker running this attempt stopped before it finished.",
+        },
+    )
+    if not requeued:
+        return "skipped"
+    job_enqueue(job=job)
+    return "requeued"
+
+
+def jobs_purge_finished(*, before: dt.datetime, limit: int) -> int:
+    """Deletes up to ``limit`` jobs that finished before ``before``; returns how many."""
+    ids = list(
+        Job.objects.filter(
+            status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED], finished_at__lt=before
+        )
+        .order_by("finished_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    deleted, _ = Job.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -1,0 +1,124 @@
+"""The jobs queue's dead-letter queue, for operators: list what is there, send it back.
+
+The DLQ is found from the jobs queue's ``RedrivePolicy``, so there is nothing more to configure.
+Redrive is safe at any time: a message for a job that already finished is acknowledged without
+running anything, and one for a job that still waits runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from django_app.jobs.aws import client
+from django_app.jobs.errors import QueueUnavailable
+
+MAX_MESSAGES = 10_000  # every loop here stops after this many messages, whatever the queue holds
+# Messages received while listing stay hidden this long, so one listing never shows one twice.
+LIST_VISIBILITY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    receive_count: int
+    sent_at_ms: int
+    body: str
+
+    def summary(self) -> dict[str, Any]:
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            parsed = None
+        job = parsed if isinstance(parsed, dict) else {}
+        return {
+            "message_id": self.message_id,
+            "job_id": job.get("job_id", ""),
+            "task": job.get("task", ""),
+            "receives": self.receive_count,
+            "sent_at_ms": self.sent_at_ms,
+            "body": self.body[:200],
+        }
+
+
+def _call(operation: str, **kwargs: Any) -> Any:
+    try:
+        return getattr(client("sqs"), operation)(**kwargs)
+    except (BotoCoreError, ClientError) as error:
+        raise QueueUnavailable(f"SQS {operation} failed: {error}") from error
+
+
+def dlq_url_get(*, queue_url: str | None = None) -> str:
+    source = queue_url or settings.JOBS_QUEUE_URL
+    if not source:
+        raise QueueUnavailable("JOBS_QUEUE_URL is not configured")
+    attributes = _call("get_queue_attributes", QueueUrl=source, AttributeNames=["RedrivePolicy"])["Attributes"]
+    if "RedrivePolicy" not in attributes:
+        raise QueueUnavailable(f"{source} has no RedrivePolicy, so no DLQ")
+    arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+    _, _, _, _, account, name = arn.split(":")
+    return str(_call("get_queue_url", QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+def _receive(queue_url: str, *, visibility: int, count: int) -> list[dict[str, Any]]:
+    response = _call(
+        "receive_message",
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max(1, min(10, count)),
+        VisibilityTimeout=visibility,
+        WaitTimeSeconds=0,
+        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        MessageAttributeNames=["All"],
+    )
+    return list(response.get("Messages", []))
+
+
+def dlq_list(*, limit: int = 100, queue_url: str | None = None) -> list[DeadLetter]:
+    dlq = dlq_url_get(queue_url=queue_url)
+    letters: list[DeadLetter] = []
+    limit = min(limit, MAX_MESSAGES)
+    for _ in range(limit // 10 + 1):
+        batch = _receive(dlq, visibility=LIST_VISIBILITY_SECONDS, count=limit - len(letters))
+        if not batch:
+            break
+        for message in batch:
+            attributes = message.get("Attributes", {})
+            letters.append(
+                DeadLetter(
+                    message_id=message["MessageId"],
+                    receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
+                    sent_at_ms=int(attributes.get("SentTimestamp", 0)),
+                    body=message["Body"],
+                )
+            )
+        if len(letters) >= limit:
+            break
+    return letters[:limit]
+
+
+def dlq_redrive(*, limit: int = 1000, queue_url: str | None = None) -> int:
+    """Moves up to ``limit`` messages back to the jobs queue (send, then delete); returns how many."""
+    source = queue_url or settings.JOBS_QUEUE_URL
+    dlq = dlq_url_get(queue_url=source)
+    moved = 0
+    limit = min(limit, MAX_MESSAGES)
+    for _ in range(limit // 10 + 1):
+        batch = _receive(dlq, visibility=60, count=limit - moved)
+        if not batch:
+            break
+        for message in batch:
+            attributes = {
+                key: {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
+                for key, value in message.get("MessageAttributes", {}).items()
+            }
+            # Sent before deleted: a crash in between leaves a duplicate, which the claim absorbs.
+            _call("send_message", QueueUrl=source, MessageBody=message["Body"], MessageAttributes=attributes)
+            _call("delete_message", QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+        if moved >= limit:
+            break
+    return moved

@@ -1,0 +1,144 @@
+"""Runs one attempt of a job: claim, the task with its context, then exactly one final transition.
+
+Shared by the worker Lambda and anything else that executes jobs (a local runner, a management
+command), so every path applies the same rules:
+
+- ``TaskError``: the task explained a failure of its input (a missing column...). Running it again
+  gives the same answer, so the job fails at once with the task's code and message.
+- Any other exception: retried with exponential backoff while attempts remain, then failed as
+  ``task_failed`` with a generic message. The traceback goes to the logs only.
+- ``TaskCancelled``: the job ends cancelled (usually ``job_cancel`` already ended it).
+- A result that is not JSON, or larger than ``JOB_RESULT_MAX_BYTES``, fails the job clearly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from pydantic import ValidationError
+
+from contracts.job_message import JobMessage
+from django_app.jobs.conf import WorkerConf
+from django_app.jobs.outbox import EventSink
+from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
+from django_app.jobs.services import (
+    job_cancel_acknowledge,
+    job_claim,
+    job_fail,
+    job_retry_later,
+    job_succeed,
+)
+from django_app.jobs.worker_context import WorkerTaskContext
+from django_app.jobs.worker_types import Execution
+
+logger = logging.getLogger(__name__)
+
+# SQS refuses a visibility timeout above 12 hours.
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+
+
+def retry_delay(*, attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> int:
+    """Seconds before attempt ``attempt + 1``: base * 2^(attempt-1), capped, then jittered into [d/2, d]
+    so jobs that failed together (a dependency's outage) do not all come back at the same second."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1), MAX_VISIBILITY_SECONDS)
+    return max(1, math.ceil(ceiling / 2 + rand() * ceiling / 2)) if ceiling > 0 else 0
+
+
+def _result_checked(result: Any) -> tuple[Any, str | None, str]:
+    """The result as stored (JSON types only), or an error code and message."""
+    try:
+        encoded = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        return None, "result_not_json", f"The task returned a result that is not JSON: {error}."
+    size = len(encoded.encode())
+    if size > settings.JOB_RESULT_MAX_BYTES:
+        return (
+            None,
+            "result_too_large",
+            f"The task's result is {size} bytes; the limit is {settings.JOB_RESULT_MAX_BYTES} bytes.",
+        )
+    return json.loads(encoded), None, ""
+
+
+def _is_database_down(error: BaseException) -> bool:
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def job_execute(
+    *,
+    message: JobMessage,
+    spec: TaskSpec,
+    sink: EventSink,
+    conf: WorkerConf,
+    lambda_remaining: Callable[[], float] | None = None,
+) -> Execution:
+    """Claims and runs the job of ``message``. Raises ``PoisonMessage`` for an unknown job and lets
+    database connectivity errors (``OperationalError``, ``InterfaceError``) propagate to the caller."""
+    claim = job_claim(job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink)
+    job = claim.job
+    if claim.outcome != "claimed":
+        logger.info("job %s not run: %s (status %s)", job.pk, claim.outcome, job.status)
+        return Execution("skipped", job)
+    attempt = job.attempts
+    ctx = WorkerTaskContext(
+        job=job,
+        attempt=attempt,
+        sink=sink,
+        interval=conf.progress_interval_seconds,
+        lambda_remaining=lambda_remaining,
+    )
+    try:
+        params = spec.params.model_validate(job.params)
+    except ValidationError:
+        # The task's schema changed since the job was submitted: no retry can fix that.
+        logger.exception("job %s: stored params no longer fit task %s", job.pk, spec.name)
+        job_fail(
+            job=job,
+            attempt=attempt,
+            code="invalid_params",
+            message="The job's params no longer fit the task's schema.",
+            sink=sink,
+        )
+        return Execution("failed", job)
+
+    try:
+        result = spec.function(params, ctx)
+    except TaskCancelled:
+        job_cancel_acknowledge(job=job, attempt=attempt, sink=sink)
+        logger.info("job %s cancelled during attempt %d", job.pk, attempt)
+        return Execution("cancelled", job)
+    except TaskError as error:
+        logger.info("job %s failed with %s: %s", job.pk, error.code, error.message)
+        done = job_fail(job=job, attempt=attempt, code=error.code, message=error.message, sink=sink)
+        return Execution("failed" if done else "lost", job)
+    except Exception as error:
+        if _is_database_down(error):
+            raise
+        logger.exception("job %s: task %s raised on attempt %d of %d", job.pk, spec.name, attempt, job.max_attempts)
+        code = "task_failed"
+        text = f"The task failed unexpectedly; the worker logs have the details (job {job.pk})."
+        if attempt < job.max_attempts:
+            delay = retry_delay(attempt=attempt, base=conf.retry_base_seconds, cap=conf.retry_max_seconds)
+            if job_retry_later(job=job, attempt=attempt, code=code, message=text, delay_seconds=delay, sink=sink):
+                return Execution("retry", job, retry_after=delay)
+            return Execution("lost", job)
+        done = job_fail(job=job, attempt=attempt, code=code, message=text, sink=sink)
+        return Execution("failed" if done else "lost", job)
+
+    stored, refusal, text = _result_checked(result)
+    if refusal is not None:
+        logger.warning("job %s: %s", job.pk, text)
+        done = job_fail(job=job, attempt=attempt, code=refusal, message=text, sink=sink)
+        return Execution("failed" if done else "lost", job)
+    if job_succeed(job=job, attempt=attempt, result=stored, sink=sink):
+        return Execution("succeeded", job)
+    # Cancelled meanwhile, or the lease expired and the sweep gave the job to another attempt.
+    logger.warning("job %s: attempt %d finished but no longer owns the job", job.pk, attempt)
+    return Execution("lost", job)

@@ -1,0 +1,89 @@
+"""Sweeps, run by the worker on a schedule (``{"sweep": "all"}`` every minute in serverless.yml).
+
+- ``unsent``: jobs still queued whose message was lost (the send failed, or the message went to the
+  DLQ while the job waited) are sent again. The claim makes a duplicate message harmless.
+- ``leases``: running jobs whose lease expired (the worker died or was killed) are retried while
+  attempts remain, failed as ``worker_lost`` otherwise.
+- ``purge``: finished jobs past the retention period are deleted, and expired redeemed tickets.
+
+Each sweep handles at most ``JOBS_SWEEP_BATCH_LIMIT`` rows per run and the others still run when one
+fails, so a backlog drains over a few runs and never makes a run overrun its timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from django_app.accounts.tickets import redeemed_tickets_purge
+from django_app.jobs.conf import SweepConf, sweep_conf
+from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.outbox import EventOutbox, EventSink
+from django_app.jobs.registry import task_get
+from django_app.jobs.services import job_enqueue, job_lease_expire, jobs_purge_finished
+
+logger = logging.getLogger(__name__)
+
+SWEEPS = ("unsent", "leases", "purge")
+
+
+def jobs_sweep_unsent(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
+    stale = Q(enqueued_at__lt=now - dt.timedelta(seconds=conf.queued_stale_seconds))
+    never_sent = Q(enqueued_at__isnull=True, updated_at__lt=now - dt.timedelta(seconds=conf.unsent_grace_seconds))
+    jobs = Job.objects.filter(Q(status=JobStatus.QUEUED) & (stale | never_sent)).order_by("updated_at")
+    counts = {"resent": 0, "send_failed": 0, "unknown_task": 0}
+    for job in jobs[: conf.batch_limit]:
+        if task_get(job.task) is None:
+            # This worker cannot run it (an older deploy, or a removed task): re-sending would only
+            # feed the DLQ. It waits for a worker that knows the task, or for an operator.
+            counts["unknown_task"] += 1
+            continue
+        counts["resent" if job_enqueue(job=job) else "send_failed"] += 1
+    if counts["unknown_task"]:
+        logger.warning("%d queued job(s) name a task this worker does not know", counts["unknown_task"])
+    return counts
+
+
+def jobs_sweep_leases(*, conf: SweepConf, now: dt.datetime, sink: EventSink) -> dict[str, int]:
+    expired = Job.objects.filter(
+        status=JobStatus.RUNNING, lease_until__lt=now - dt.timedelta(seconds=conf.lease_grace_seconds)
+    ).order_by("lease_until")
+    counts = {"requeued": 0, "failed": 0, "skipped": 0}
+    for job in expired[: conf.batch_limit]:
+        outcome = job_lease_expire(job=job, sink=sink)
+        counts[outcome] += 1
+        logger.warning("job %s: lease expired during attempt %d; %s", job.pk, job.attempts, outcome)
+    return counts
+
+
+def jobs_sweep_purge(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
+    jobs = jobs_purge_finished(before=now - dt.timedelta(days=conf.retention_days), limit=conf.batch_limit)
+    return {"jobs": jobs, "tickets": redeemed_tickets_purge()}
+
+
+def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None) -> dict[str, dict[str, int] | str]:
+    """Runs the named sweeps; returns their counts, or ``"error"`` for a sweep that raised (logged)."""
+    conf = sweep_conf()
+    now = now or timezone.now()
+    outbox = EventOutbox(max_delay=0.25)
+    runs: dict[str, Callable[[], dict[str, int]]] = {
+        "unsent": lambda: jobs_sweep_unsent(conf=conf, now=now),
+        "leases": lambda: jobs_sweep_leases(conf=conf, now=now, sink=outbox),
+        "purge": lambda: jobs_sweep_purge(conf=conf, now=now),
+    }
+    report: dict[str, dict[str, int] | str] = {}
+    try:
+        for name in names:
+            try:
+                report[name] = runs[name]()
+            except Exception:
+                logger.exception("sweep %s failed", name)
+                report[name] = "error"
+    finally:
+        outbox.close()
+    logger.info("sweeps: %s", report)
+    return report

@@ -1,0 +1,45 @@
+"""Small helpers shared by the worker tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from contracts.job_event import JobEvent
+from contracts.job_message import JobMessage
+from tests.aws import aws_client, drain
+
+
+def poison_send(*, queue_url: str, body: str) -> str:
+    return str(aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"])
+
+
+def job_message_body(*, job_id: uuid.UUID, task: str, v: int = 1) -> str:
+    body = JobMessage(job_id=job_id, task=task, attempt=0).model_dump(mode="json")
+    body["v"] = v
+    import json
+
+    return json.dumps(body)
+
+
+def events_of(*, queue_url: str, job_id: Any, expect: int, timeout: float = 5.0) -> list[JobEvent]:
+    """The job's events that reached the subscribed queue, sorted by seq; waits (bounded) for ``expect``."""
+    found: list[JobEvent] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found += [JobEvent.model_validate_json(m["Body"]) for m in drain(queue_url, wait_seconds=0)]
+        if len([e for e in found if str(e.job_id) == str(job_id)]) >= expect:
+            break
+        time.sleep(0.1)
+    return sorted((e for e in found if str(e.job_id) == str(job_id)), key=lambda e: e.seq)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
