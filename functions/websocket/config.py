@@ -1,0 +1,94 @@
+"""The websocket package's settings, read once per container from the environment, then SSM.
+
+Same rule as Django's ``config/env.py``: a name missing from the environment is looked up under
+``SSM_PARAMETER_PREFIX`` (``TICKET_SIGNING_KEY`` → ``<prefix>/ticket-signing-key``), all parameters
+of the path fetched with one call the first time, never again in this container.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+# API Gateway closes every WebSocket after 2 hours; rows live a little longer so a connection is
+# never forgotten while it can still receive, and DynamoDB's TTL sweeps whatever $disconnect missed.
+CONNECTION_MAX_SECONDS = 2 * 60 * 60
+CONNECTION_TTL_SLACK_SECONDS = 10 * 60
+
+
+class ConfigError(RuntimeError):
+    """A required setting is absent."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    connections_table: str
+    ticket_keys: tuple[str, ...]  # current first, then the previous one during a rotation
+    region: str
+    management_endpoint: str | None  # None: derived from each event's domain and stage
+    api_base_url: str  # where result links point (``<api_base_url>/api/jobs/<id>/``)
+    push_concurrency: int
+
+
+def _parameter_name(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+@cache
+def _ssm_parameters(prefix: str) -> dict[str, str]:
+    from functions.websocket.aws_json import AwsJsonClient
+
+    client = AwsJsonClient.for_service("ssm")
+    values: dict[str, str] = {}
+    token: str | None = None
+    for _ in range(50):  # bounded: 10 parameters a page
+        request: dict[str, object] = {"Path": prefix, "Recursive": False, "WithDecryption": True}
+        if token:
+            request["NextToken"] = token
+        page = client.call("AmazonSSM.GetParametersByPath", request)
+        for parameter in page.get("Parameters", []):
+            values[str(parameter["Name"]).rsplit("/", 1)[-1]] = str(parameter["Value"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    return values
+
+
+def lookup(name: str) -> str | None:
+    if name in os.environ:
+        return os.environ[name]
+    prefix = os.environ.get("SSM_PARAMETER_PREFIX", "").rstrip("/")
+    if prefix:
+        return _ssm_parameters(prefix).get(_parameter_name(name))
+    return None
+
+
+def _required(name: str) -> str:
+    value = lookup(name)
+    if not value:
+        raise ConfigError(f"{name} is required: set it in the environment or in SSM")
+    return value
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@cache
+def settings() -> Settings:
+    keys = tuple(key for key in (_required("TICKET_SIGNING_KEY"), lookup("TICKET_SIGNING_KEY_PREVIOUS")) if key)
+    return Settings(
+        connections_table=_required("CONNECTIONS_TABLE"),
+        ticket_keys=keys,
+        region=region(),
+        management_endpoint=lookup("MANAGEMENT_API_ENDPOINT") or None,
+        api_base_url=(lookup("API_BASE_URL") or "").rstrip("/"),
+        push_concurrency=int(lookup("PUSH_CONCURRENCY") or 32),
+    )
+
+
+def reset() -> None:
+    """Forget everything read (tests change the environment between cases)."""
+    settings.cache_clear()
+    _ssm_parameters.cache_clear()

@@ -1,0 +1,79 @@
+"""Pushing one job event to every connection that may see it.
+
+Who may see it: connections subscribed to ``user:<owner>`` or ``job:<id>`` whose user is the
+owner. Subscriptions already come only from Django's grants; the owner check makes "user A never
+receives user B's events" hold even if a bad subscription row ever got in. A connection subscribed
+to both topics gets the event once, under the job topic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from contracts.job_event import JobEvent
+from contracts.ws_protocol import EventPush
+from functions.websocket.connections import ConnectionStore, StoreUnavailable
+from functions.websocket.fanout import Fanout, FanoutResult
+from functions.websocket.management import MAX_MESSAGE_BYTES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    ok: bool  # False: report the record as a batch failure, it comes back (clients drop dupes by seq)
+    result: FanoutResult
+
+
+def result_url(event: JobEvent, *, api_base_url: str) -> str:
+    return f"{api_base_url}/api/jobs/{event.job_id}/"
+
+
+def event_frame(event: JobEvent, *, topic: str, api_base_url: str) -> bytes:
+    """The ``event`` frame, within API Gateway's 128 KB: a result too large is replaced by its link."""
+    data = EventPush(topic=topic, event=event).model_dump_json().encode()
+    if len(data) <= MAX_MESSAGE_BYTES:
+        return data
+    slim = event.model_copy(update={"result": None, "result_url": result_url(event, api_base_url=api_base_url)})
+    data = EventPush(topic=topic, event=slim).model_dump_json().encode()
+    if len(data) > MAX_MESSAGE_BYTES:  # only an absurd note can still be too large: drop it too
+        data = EventPush(topic=topic, event=slim.model_copy(update={"note": ""})).model_dump_json().encode()
+    return data
+
+
+def recipients(event: JobEvent, *, store: ConnectionStore) -> dict[str, str]:
+    """connection id → the topic to deliver under."""
+    user_topic, job_topic = event.topics()
+    chosen: dict[str, str] = {}
+    for topic in (user_topic, job_topic):  # the job topic, last, wins for connections on both
+        for subscriber in store.topic_subscribers(topic=topic):
+            if subscriber.user == event.owner:
+                chosen[subscriber.connection_id] = topic
+            else:
+                logger.error("subscription of %s to %s belongs to another user", subscriber.connection_id, topic)
+    return chosen
+
+
+def push_event(
+    event: JobEvent, *, store: ConnectionStore, fanout: Fanout, api_base_url: str, deadline: float
+) -> PushOutcome:
+    targets = recipients(event, store=store)
+    frames = {topic: event_frame(event, topic=topic, api_base_url=api_base_url) for topic in set(targets.values())}
+    result = fanout.send(((cid, frames[topic]) for cid, topic in targets.items()), deadline=deadline)
+    for connection_id in result.gone:
+        try:  # 410: the socket is gone; $disconnect may never have arrived
+            store.connection_close(connection_id=connection_id)
+        except StoreUnavailable as error:
+            logger.warning("could not forget gone %s (TTL will): %s", connection_id, error)
+    logger.info(
+        "pushed job=%s seq=%d to=%d delivered=%d gone=%d dropped=%d failed=%d",
+        event.job_id,
+        event.seq,
+        len(targets),
+        len(result.delivered),
+        len(result.gone),
+        len(result.dropped),
+        len(result.failed),
+    )
+    return PushOutcome(ok=result.complete, result=result)
