@@ -56,7 +56,7 @@ def dlq_url_get(*, queue_url: str | None = None) -> str:
     source = queue_url or settings.JOBS_QUEUE_URL
     if not source:
         raise QueueUnavailable("JOBS_QUEUE_URL is not configured")
-    attributes = _call("get_queue_attributes", QueueUrl=source, AttributeNames=["RedrivePolicy"])["Attributes"]
+    attributes = _call("get_queue_attributes", QueueUrl=source, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
     if "RedrivePolicy" not in attributes:
         raise QueueUnavailable(f"{source} has no RedrivePolicy, so no DLQ")
     arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
@@ -78,13 +78,17 @@ def _receive(queue_url: str, *, visibility: int, count: int) -> list[dict[str, A
 
 
 def dlq_list(*, limit: int = 100, queue_url: str | None = None) -> list[DeadLetter]:
+    """Up to ``limit`` messages of the DLQ. They are hidden while the listing runs (so none shows
+    twice) and made visible again at the end, so a redrive right after a listing finds them all."""
     dlq = dlq_url_get(queue_url=queue_url)
     letters: list[DeadLetter] = []
+    receipts: list[str] = []
     limit = min(limit, MAX_MESSAGES)
     for _ in range(limit // 10 + 1):
         batch = _receive(dlq, visibility=LIST_VISIBILITY_SECONDS, count=limit - len(letters))
         if not batch:
             break
+        receipts += [message["ReceiptHandle"] for message in batch]
         for message in batch:
             attributes = message.get("Attributes", {})
             letters.append(
@@ -96,6 +100,16 @@ def dlq_list(*, limit: int = 100, queue_url: str | None = None) -> list[DeadLett
                 )
             )
         if len(letters) >= limit:
+            break
+    for start in range(0, len(receipts), 10):
+        entries = [
+            {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+            for index, receipt in enumerate(receipts[start : start + 10])
+        ]
+        # Best effort: a message left hidden reappears after LIST_VISIBILITY_SECONDS anyway.
+        try:
+            _call("change_message_visibility_batch", QueueUrl=dlq, Entries=entries)
+        except QueueUnavailable:
             break
     return letters[:limit]
 

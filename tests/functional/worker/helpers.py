@@ -25,15 +25,22 @@ def job_message_body(*, job_id: uuid.UUID, task: str, v: int = 1) -> str:
 
 
 def events_of(*, queue_url: str, job_id: Any, expect: int, timeout: float = 5.0) -> list[JobEvent]:
-    """The job's events that reached the subscribed queue, sorted by seq; waits (bounded) for ``expect``."""
+    """The events of job ``job_id`` (of every job when None) that reached the subscribed queue, sorted
+    by seq; waits (bounded) until ``expect`` arrived, then a little longer to catch any extra one."""
     found: list[JobEvent] = []
+
+    def mine() -> list[JobEvent]:
+        return [e for e in found if job_id is None or str(e.job_id) == str(job_id)]
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found += [JobEvent.model_validate_json(m["Body"]) for m in drain(queue_url, wait_seconds=0)]
-        if len([e for e in found if str(e.job_id) == str(job_id)]) >= expect:
+        if len(mine()) >= expect:
             break
         time.sleep(0.1)
-    return sorted((e for e in found if str(e.job_id) == str(job_id)), key=lambda e: e.seq)
+    time.sleep(0.2)  # a duplicate would arrive right behind the others
+    found += [JobEvent.model_validate_json(m["Body"]) for m in drain(queue_url, wait_seconds=0)]
+    return sorted(mine(), key=lambda e: e.seq)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, step: float = 0.1) -> bool:

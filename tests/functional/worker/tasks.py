@@ -24,6 +24,8 @@ class SideEffectParams(BaseModel):
     path: str
     started_path: str = ""
     sleep_seconds: float = Field(default=0, ge=0, le=20)
+    # Sleep only on the first start (the one a test kills), so the retry finishes quickly.
+    sleep_first_start_only: bool = False
 
 
 class StepsParams(BaseModel):
@@ -56,9 +58,11 @@ def _register() -> None:
     @task(name="wt_side_effect", params=SideEffectParams, timeout=2, max_attempts=3)
     def wt_side_effect(params: SideEffectParams, ctx: TaskContext) -> dict[str, Any]:
         """Marks its start, sleeps, then appends 'ran' once it completes."""
+        first_start = not params.started_path or count_lines(Path(params.started_path), "started") == 0
         if params.started_path:
             _append(params.started_path, "started")
-        deadline = time.monotonic() + params.sleep_seconds
+        sleep = params.sleep_seconds if first_start or not params.sleep_first_start_only else 0
+        deadline = time.monotonic() + sleep
         while time.monotonic() < deadline:  # bounded by sleep_seconds (≤ 20 s)
             time.sleep(0.02)
         _append(params.path, "ran")

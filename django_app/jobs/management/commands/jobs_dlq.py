@@ -46,4 +46,4 @@ class Command(BaseCommand):
                 f"{summary['message_id']}  job={summary['job_id'] or '-'}  task={summary['task'] or '-'}  "
                 f"receives={summary['receives']}  sent={sent}  body={summary['body']!r}"
             )
-        self.stdout.write(f"{len(letters)} message(s) in the DLQ (listed messages stay hidden for 30 s)")
+        self.stdout.write(f"{len(letters)} message(s) listed from the DLQ")

@@ -1,0 +1,66 @@
+"""The database unreachable during a batch: every record fails, nothing is acknowledged, nothing lost."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+
+from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.services import job_submit
+from tests.aws import drain
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens once the probe is closed
+
+
+@contextlib.contextmanager
+def database_down() -> Iterator[None]:
+    """PostgreSQL: the connection is dropped and points at a port where nothing listens (a real
+    connect failure). SQLite keeps the test database in memory and cannot be reopened elsewhere, so
+    every statement fails the way a lost connection does instead."""
+    if connection.vendor == "postgresql":
+        saved = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = _closed_port()
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = saved
+        return
+
+    def refuse(*args: Any) -> Any:
+        raise OperationalError("database unavailable (simulated)")
+
+    with connection.execute_wrapper(refuse):
+        yield
+
+
+def test_an_unreachable_database_fails_every_record_and_loses_no_job(user: Any, worker_queue: Any, esm: Any) -> None:
+    jobs = [job_submit(owner=user, task_name="word_count", params={"text": f"job {n}"}) for n in range(4)]
+
+    with database_down():
+        delivery = esm(worker_queue)
+
+    assert delivery is not None
+    assert len(delivery.message_ids) == 4
+    assert delivery.failed_ids == delivery.message_ids
+    assert all(Job.objects.get(pk=job.pk).status == JobStatus.QUEUED for job in jobs)
+    assert all(Job.objects.get(pk=job.pk).attempts == 0 for job in jobs)
+
+    # Back up: the same messages (none was deleted) run every job.
+    for _ in range(5):  # bounded: a few polls
+        if esm(worker_queue) is None:
+            break
+    assert [Job.objects.get(pk=job.pk).status for job in jobs] == [JobStatus.SUCCEEDED] * 4
+    assert drain(worker_queue.url) == []
