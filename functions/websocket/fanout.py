@@ -15,10 +15,17 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from functions.websocket.management import ConnectionGone, ManagementApi, ManagementApiError
+from functions.websocket.management import ConnectionGone, ManagementApiError
 
 logger = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """What ``ManagementApi`` offers; raises its domain errors (``ConnectionGone``, ``Throttled``...)."""
+
+    def post_to_connection(self, *, connection_id: str, data: bytes) -> None: ...
 
 
 @dataclass
@@ -44,7 +51,7 @@ class RetryPolicy:
 
 
 class Fanout:
-    def __init__(self, management: ManagementApi, *, concurrency: int = 32, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, management: Sender, *, concurrency: int = 32, retry: RetryPolicy | None = None) -> None:
         self.management = management
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
