@@ -6,6 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from django_app.accounts import apis as account_apis
+from django_app.accounts import schema as _schema  # noqa: F401 - registers the bearer scheme
 from django_app.jobs import apis as job_apis
 
 urlpatterns = [

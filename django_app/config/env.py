@@ -35,17 +35,17 @@ def _ssm_parameters(prefix: str) -> dict[str, str]:
     return values
 
 
-def _lookup(name: str) -> str | None:
+def _lookup(name: str, ssm: bool = False) -> str | None:
     if name in os.environ:
         return os.environ[name]
     prefix = os.environ.get("SSM_PARAMETER_PREFIX", "").rstrip("/")
-    if prefix:
+    if ssm and prefix:
         return _ssm_parameters(prefix).get(_parameter_name(name))
     return None
 
 
-def str_(name: str, default: str | object = _MISSING) -> str:
-    value = _lookup(name)
+def str_(name: str, default: str | object = _MISSING, *, ssm: bool = False) -> str:
+    value = _lookup(name, ssm)
     if value is None:
         if default is _MISSING:
             raise ConfigError(f"{name} is required: set it in the environment or in SSM")

@@ -11,11 +11,11 @@ from django_app.config import env
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_DIR = REPO_ROOT / ".local"
 
-SECRET_KEY = env.str_("DJANGO_SECRET_KEY")
+SECRET_KEY = env.str_("DJANGO_SECRET_KEY", ssm=True)
 # Tickets are signed with their own key so rotating it never touches sessions or tokens.
-TICKET_SIGNING_KEY = env.str_("TICKET_SIGNING_KEY")
+TICKET_SIGNING_KEY = env.str_("TICKET_SIGNING_KEY", ssm=True)
 # During a rotation the previous key still verifies tickets (they live ≤ 60 s anyway).
-TICKET_SIGNING_KEY_PREVIOUS = env.str_("TICKET_SIGNING_KEY_PREVIOUS", "")
+TICKET_SIGNING_KEY_PREVIOUS = env.str_("TICKET_SIGNING_KEY_PREVIOUS", "", ssm=True)
 TICKET_TTL_SECONDS = env.int_("TICKET_TTL_SECONDS", 30)
 
 DEBUG = False
@@ -66,7 +66,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env.str_("DATABASE_URL", f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}"),
+        env.str_("DATABASE_URL", f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}", ssm=True),
         conn_max_age=env.int_("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
@@ -120,9 +120,9 @@ SPECTACULAR_SETTINGS = {
 
 # Where jobs go and where their events are published. Names, not IDs: on Lambda they come
 # from SSM parameters that the serverless stack exports.
-JOBS_QUEUE_URL = env.str_("JOBS_QUEUE_URL", "")
-JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "")
-WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "")
+JOBS_QUEUE_URL = env.str_("JOBS_QUEUE_URL", "", ssm=True)
+JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "", ssm=True)
+WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
 JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
 

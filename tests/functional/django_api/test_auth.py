@@ -165,8 +165,9 @@ def test_grant_for_own_jobs_has_its_own_audience(api: Any, user: Any, other_user
 
     response = api.post("/api/ws/grants/", {"jobs": [str(mine.id)]}, format="json")
     assert response.status_code == 201
-    claims = jwt.decode(response.json()["grant"], settings.TICKET_SIGNING_KEY, algorithms=["HS256"],
-                        audience="ws-grant")
+    claims = jwt.decode(
+        response.json()["grant"], settings.TICKET_SIGNING_KEY, algorithms=["HS256"], audience="ws-grant"
+    )
     assert claims["topics"] == [f"job:{mine.id}"]
     assert claims["sub"] == str(user.pk)
     refused = api.post("/api/ws/grants/", {"jobs": [str(mine.id), str(theirs.id)]}, format="json")
