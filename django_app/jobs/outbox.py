@@ -1,19 +1,26 @@
 """A buffer of job events, published with ``PublishBatch`` (10 per call) instead of one call each.
 
-The worker adds an event for every state change; the outbox publishes them at the latest
-``max_delay`` seconds after the first buffered one (a timer thread) and at ``flush()``, which the
-worker calls before it returns: Lambda freezes the container after the handler returns, so
-nothing may be left in flight. A lock serialises publishing so events of a job leave in ``seq`` order.
+The worker adds an event for every state change. Ten buffered events leave at once as one
+PublishBatch, on a small thread pool, so SNS's latency overlaps the worker's database work; fewer
+leave at the latest ``max_delay`` seconds after the first (a timer) or at ``flush()``, which the
+worker calls before it returns and which waits for every publish in flight.
+
+Two publishes may be in flight at once, so a job's events can reach SNS out of order. The contract
+allows it: clients order by ``seq`` and drop lower ones (and SNS to SQS never promised order anyway).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from contracts.job_event import JobEvent
 from django_app.jobs.events import SNS_BATCH_LIMIT, job_events_publish
+
+logger = logging.getLogger(__name__)
 
 # A pushed event must fit a WebSocket message (128 KB) inside its envelope; larger results travel
 # as a link to the job instead (the API serves the full result).
@@ -45,59 +52,80 @@ class EventOutbox:
         *,
         max_delay: float = 0.25,
         publish: Callable[..., int] = job_events_publish,
+        concurrency: int = 2,
     ) -> None:
         self._max_delay = max_delay
         self._publish = publish
+        self._concurrency = concurrency
         self._pending: list[tuple[JobEvent, int]] = []
-        self._pending_lock = threading.Lock()
-        self._publish_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight: list[Future[int]] = []
         self.published = 0
 
     def add(self, event: JobEvent) -> None:
         fitted = event_fitted(event)
-        with self._pending_lock:
+        with self._lock:
             self._pending.append(fitted)
-            if self._timer is None and self._max_delay > 0:
-                self._timer = threading.Timer(self._max_delay, self._flush_from_timer)
+            full = len(self._pending) >= SNS_BATCH_LIMIT
+            if not full and self._timer is None and self._max_delay > 0:
+                self._timer = threading.Timer(self._max_delay, self._send_pending)
                 self._timer.daemon = True
                 self._timer.start()
-        if self._max_delay <= 0:
-            self.flush()
+        if full or self._max_delay <= 0:
+            # A full PublishBatch leaves at once, in the background, while the worker goes on.
+            self._send_pending()
 
-    def _take(self) -> Sequence[tuple[JobEvent, int]]:
-        with self._pending_lock:
+    def _send_pending(self) -> None:
+        with self._lock:
             events, self._pending = self._pending, []
             timer, self._timer = self._timer, None
-        if timer is not None and timer is not threading.current_thread():
-            timer.cancel()
-        return events
-
-    def _flush_from_timer(self) -> None:
-        self.flush()
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            if not events:
+                return
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="job-events")
+            for chunk in _chunks(events):
+                self._in_flight.append(self._executor.submit(self._publish, events=chunk))
 
     def flush(self) -> int:
-        """Publishes everything buffered; returns how many events SNS accepted."""
-        with self._publish_lock:
-            events = self._take()
-            if not events:
-                return 0
-            accepted = 0
-            chunk: list[JobEvent] = []
-            chunk_bytes = 0
-            for event, size in events:
-                if chunk and (len(chunk) == SNS_BATCH_LIMIT or chunk_bytes + size > PUBLISH_BATCH_MAX_BYTES):
-                    accepted += self._publish(events=chunk)
-                    chunk, chunk_bytes = [], 0
-                chunk.append(event)
-                chunk_bytes += size
-            accepted += self._publish(events=chunk)
-            self.published += accepted
-            return accepted
+        """Sends what is buffered and waits for every publish in flight; returns how many SNS accepted."""
+        self._send_pending()
+        with self._lock:
+            in_flight, self._in_flight = self._in_flight, []
+        accepted = 0
+        for future in in_flight:
+            try:
+                accepted += future.result()
+            except Exception:  # job_events_publish logs and swallows AWS errors; anything else is a bug
+                logger.exception("publishing job events failed")
+        self.published += accepted
+        return accepted
 
     def close(self) -> int:
-        """Flush and wait for a timer flush that may be running, so nothing outlives the invocation."""
+        """Flushes and stops the publishing threads: nothing may outlive the invocation, because
+        Lambda freezes the container as soon as the handler returns."""
         accepted = self.flush()
-        with self._publish_lock:  # a timer thread mid-publish holds this lock until it is done
-            pass
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
         return accepted
+
+
+def _chunks(events: Sequence[tuple[JobEvent, int]]) -> list[list[JobEvent]]:
+    """At most ten events and PUBLISH_BATCH_MAX_BYTES per chunk, in order."""
+    chunks: list[list[JobEvent]] = []
+    chunk: list[JobEvent] = []
+    chunk_bytes = 0
+    for event, size in events:
+        if chunk and (len(chunk) == SNS_BATCH_LIMIT or chunk_bytes + size > PUBLISH_BATCH_MAX_BYTES):
+            chunks.append(chunk)
+            chunk, chunk_bytes = [], 0
+        chunk.append(event)
+        chunk_bytes += size
+    if chunk:
+        chunks.append(chunk)
+    return chunks

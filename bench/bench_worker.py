@@ -1,0 +1,302 @@
+"""Worker throughput: the Lambda handler called in-process with SQS batches of 10 for a no-op task,
+on SQLite and on PostgreSQL, job events published to a moto SNS topic (PublishBatch).
+
+Each database runs in its own child process (Django is configured once per process), against its
+own fresh database; moto runs in a separate process so its request handling does not share the
+worker's GIL. Counted: jobs/s from claim to finish, and database round trips per job: every
+statement through Django's cursor (``connection.execute_wrapper``) plus the connection health
+checks (``SELECT 1`` outside the cursor) that ``close_old_connections`` triggers per record.
+
+The baseline is the database alone: the same number of round trips per job as the worker made,
+as bare ``SELECT 1`` statements, so the ratio says how much the worker adds on top of its queries.
+
+``python -m bench worker``; a child: ``python -m bench.bench_worker --child sqlite|postgresql URL``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+TITLE = "Worker throughput: no-op jobs through the SQS handler (batches of 10)"
+REPO = Path(__file__).resolve().parents[1]
+JOBS_PER_ROUND = 1_000
+ROUNDS = 5
+BATCH = 10
+TARGET_JOBS_PER_SECOND = 500
+TARGET_ROUND_TRIPS = 4
+
+
+# --- the child: one database, in-process handler -------------------------------------------------
+
+
+def _child(vendor: str, database_url: str) -> dict[str, Any]:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DATABASE_CONN_MAX_AGE"] = "60"  # as on Lambda (settings/lambda_.py)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings.test")
+    os.environ["LOG_LEVEL"] = "WARNING"  # per-message INFO lines would measure the terminal, not the worker
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+    from pydantic import BaseModel, ConfigDict
+
+    from contracts.job_message import JobMessage
+    from django_app.jobs.aws import client
+    from django_app.jobs.models import Job, JobStatus
+    from django_app.jobs.registry import TaskContext, task, task_get
+
+    call_command("migrate", verbosity=0)
+    topic = client("sns").create_topic(Name=f"bench-job-events-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    from django.conf import settings
+
+    settings.JOB_EVENTS_TOPIC_ARN = topic
+
+    class NoParams(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    # Registered here only: a no-op job type has no place in the product's task list.
+    if task_get("bench_noop") is None:
+
+        @task(name="bench_noop", params=NoParams, timeout=30, max_attempts=1)
+        def bench_noop(params: NoParams, ctx: TaskContext) -> dict[str, bool]:
+            """Does nothing."""
+            return {"ok": True}
+
+    from functions.worker.handler import handler
+
+    owner = User.objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
+    arn = "arn:aws:sqs:us-east-1:123456789012:bench-jobs"
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
+
+    statements = 0
+    health_checks = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    connection.ensure_connection()
+    original_is_usable = connection.is_usable
+
+    def counted_is_usable() -> bool:
+        nonlocal health_checks
+        health_checks += 1
+        return original_is_usable()
+
+    connection.is_usable = counted_is_usable  # type: ignore[method-assign]
+    publishes = 0
+    sns = client("sns")
+    original_publish = sns.publish_batch
+
+    def counted_publish(**kwargs: Any) -> Any:
+        nonlocal publishes
+        publishes += 1
+        return original_publish(**kwargs)
+
+    sns.publish_batch = counted_publish
+
+    def one_round(jobs: int) -> dict[str, float]:
+        nonlocal statements, health_checks, publishes
+        now = timezone.now()
+        created = Job.objects.bulk_create(
+            [
+                Job(owner=owner, task="bench_noop", params={}, max_attempts=1, seq=1, enqueued_at=now)
+                for _ in range(jobs)
+            ]
+        )
+        events = []
+        for start in range(0, jobs, BATCH):
+            records = []
+            for job in created[start : start + BATCH]:
+                body = JobMessage(job_id=job.pk, task="bench_noop", attempt=0).model_dump_json()
+                records.append(
+                    {
+                        "messageId": str(uuid.uuid4()),
+                        "receiptHandle": "AQEB" + uuid.uuid4().hex,
+                        "body": body,
+                        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                        "messageAttributes": {},
+                        "md5OfBody": "",
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": arn,
+                        "awsRegion": "us-east-1",
+                    }
+                )
+            events.append({"Records": records})
+        statements = health_checks = publishes = 0
+        failures = 0
+        with connection.execute_wrapper(count):
+            started = time.perf_counter()
+            for event in events:
+                failures += len(handler(event, Context())["batchItemFailures"])
+            elapsed = time.perf_counter() - started
+        done = Job.objects.filter(pk__in=[job.pk for job in created], status=JobStatus.SUCCEEDED).count()
+        if failures or done != jobs:
+            raise RuntimeError(f"{failures} failures, {done}/{jobs} succeeded")
+        return {
+            "jobs_per_second": jobs / elapsed,
+            "round_trips_per_job": (statements + health_checks) / jobs,
+            "statements_per_job": statements / jobs,
+            "publish_calls_per_batch": publishes / (jobs / BATCH),
+        }
+
+    def floor(round_trips: int) -> float:
+        """Jobs/s if a job cost only its round trips, as bare SELECT 1 statements."""
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            for _ in range(JOBS_PER_ROUND * round_trips):
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+            return JOBS_PER_ROUND / (time.perf_counter() - started)
+
+    one_round(200)  # warm-up: imports, connection, moto's first topic calls
+    rounds = [one_round(JOBS_PER_ROUND) for _ in range(ROUNDS)]
+    round_trips = statistics.median(r["round_trips_per_job"] for r in rounds)
+    floors = [floor(round(round_trips)) for _ in range(3)]
+    return {
+        "vendor": vendor,
+        "jobs_per_second": statistics.median(r["jobs_per_second"] for r in rounds),
+        "round_trips_per_job": round_trips,
+        "statements_per_job": statistics.median(r["statements_per_job"] for r in rounds),
+        "publish_calls_per_batch": statistics.median(r["publish_calls_per_batch"] for r in rounds),
+        "floor_jobs_per_second": statistics.median(floors),
+    }
+
+
+# --- the parent: moto, databases, children, the table -------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _postgres_url() -> str | None:
+    result = subprocess.run(
+        ["bash", str(REPO / "infra/scripts/postgres.sh")], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip().splitlines()[-1] if result.returncode == 0 and result.stdout.strip() else None
+
+
+def _postgres_database(url: str, name: str, *, drop: bool = False) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"' if drop else f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _run_child(vendor: str, url: str, env: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.bench_worker", "--child", vendor, url],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{vendor} child failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def run() -> str:
+    port = _free_port()
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+    results: list[dict[str, Any]] = []
+    notes: list[str] = []
+    try:
+        for _ in range(100):  # bounded: moto starts in well under 10 s
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(_run_child("sqlite", f"sqlite:///{tmp}/bench.sqlite3", env))
+        pg = _postgres_url()
+        if pg is None:
+            notes.append("PostgreSQL was not available: its row is missing.")
+        else:
+            name = f"polyglot_bench_{os.getpid()}"
+            try:
+                results.append(_run_child("postgresql", _postgres_database(pg, name), env))
+            finally:
+                _postgres_database(pg, name, drop=True)
+    finally:
+        moto.terminate()  # the process this benchmark started, by its handle
+        moto.wait(timeout=10)
+
+    lines = [
+        f"{JOBS_PER_ROUND:,} no-op jobs per round, {ROUNDS} rounds (median), handler called in-process with "
+        f"batches of {BATCH}; events to a moto SNS topic in its own process; `CONN_MAX_AGE=60` as on Lambda.",
+        "",
+        "| database | jobs/s | DB round trips / job | of which statements | PublishBatch calls / batch "
+        "| DB-only floor jobs/s | worker / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['vendor']} | {r['jobs_per_second']:,.0f} | {r['round_trips_per_job']:.2f} | "
+            f"{r['statements_per_job']:.2f} | {r['publish_calls_per_batch']:.2f} | "
+            f"{r['floor_jobs_per_second']:,.0f} | {r['jobs_per_second'] / r['floor_jobs_per_second']:.2f} |"
+        )
+    pg_result = next((r for r in results if r["vendor"] == "postgresql"), None)
+    lines.append("")
+    if pg_result is not None:
+        met = (
+            pg_result["jobs_per_second"] >= TARGET_JOBS_PER_SECOND
+            and pg_result["round_trips_per_job"] <= TARGET_ROUND_TRIPS
+        )
+        lines.append(
+            f"Target on PostgreSQL: ≥ {TARGET_JOBS_PER_SECOND} jobs/s and ≤ {TARGET_ROUND_TRIPS} round trips per job "
+            f"(claim to finish): **{'met' if met else 'NOT met'}** "
+            f"({pg_result['jobs_per_second']:,.0f} jobs/s, {pg_result['round_trips_per_job']:.2f} round trips)."
+        )
+    lines += [
+        "",
+        "Per job: the connection health check (`close_old_connections` per record, `conn_health_checks`), "
+        "the read of the job, the claim (one conditional UPDATE) and the finish (one conditional UPDATE). "
+        "Events are buffered and published with PublishBatch (10 per call) at the end of the batch, or "
+        "250 ms after the first one, whichever comes first.",
+        *notes,
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(_child(sys.argv[2], sys.argv[3])))
+    else:
+        print(run())
