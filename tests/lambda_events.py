@@ -1,11 +1,10 @@
-"""Keyword-only builders of Lambda events from the real fixtures in tests/events, and a context stub."""
+"""Keyword-only builders of API Gateway HTTP events from the real fixtures in tests/events."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import json
-import time
 import uuid
 from functools import cache
 from pathlib import Path
@@ -74,20 +73,3 @@ def http_v2_event(
         event["headers"][name.lower()] = value
     event["body"], event["isBase64Encoded"] = _body_fields(body)
     return event
-
-
-class LambdaContext:
-    """The attributes of Lambda's context object that our handlers and Zappa read."""
-
-    def __init__(self, *, function_name: str = "polyglot-dev", timeout_seconds: float = 30.0) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        self.memory_limit_in_mb = 1024
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "2026/11/27/[$LATEST]0123456789abcdef"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -10,7 +10,6 @@ from django_app.accounts import schema as _schema  # noqa: F401 - registers the 
 from django_app.jobs import apis as job_apis
 
 urlpatterns = [
-    path("health/", job_apis.health, name="health"),
     path("tasks/", job_apis.TaskListApi.as_view(), name="task-list"),
     path("jobs/", job_apis.JobListCreateApi.as_view(), name="job-list"),
     path("jobs/<uuid:job_id>/", job_apis.JobDetailApi.as_view(), name="job-detail"),

@@ -1,17 +1,19 @@
-"""URL map. API views are imported lazily per module so a cold start loads only what it serves."""
+"""URL map. Each area is imported on its first request (see lazy_urls): a cold start that serves
+``/api/health/`` imports no view, serializer, admin or task module."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
+
+from django_app.config.health import health
+from django_app.config.lazy_urls import lazy_path
 
 urlpatterns = [
-    path("api/", include("django_app.config.api_urls")),
-    path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("django_app.web.urls")),
+    path("api/health/", health, name="health"),
+    lazy_path("api/", "django_app.config.api_urls"),
+    lazy_path("admin/", "django_app.config.admin_urls", namespace="admin"),
+    lazy_path("", "django_app.config.auth_urls"),
+    lazy_path("", "django_app.web.urls", namespace="web"),
 ]
 
 handler400 = "django_app.config.errors.bad_request"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import pagination, serializers, status
 from rest_framework.request import Request
@@ -21,10 +20,6 @@ from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
 
 CORRELATION_HEADER = "HTTP_X_CORRELATION_ID"
 
-
-def health(request: HttpRequest) -> JsonResponse:
-    """Liveness: answers without touching the database or AWS, so it measures the function alone."""
-    return JsonResponse({"status": "ok"})
 
 
 def _api_error(error: JobError) -> ApiError | serializers.ValidationError:

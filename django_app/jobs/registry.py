@@ -7,6 +7,7 @@ exception is reported as ``task_failed`` with its traceback kept in the logs onl
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -75,9 +76,25 @@ def task(
     return register
 
 
+# Modules whose import registers tasks. Imported on first look-up, not at django.setup(): a cold
+# start that serves no job request never pays for building the tasks' pydantic models.
+TASK_MODULES = ("django_app.jobs.tasks",)
+_loaded = False
+
+
+def _load_task_modules() -> None:
+    global _loaded
+    if not _loaded:
+        for module in TASK_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+
+
 def task_get(name: str) -> TaskSpec | None:
+    _load_task_modules()
     return _registry.get(name)
 
 
 def task_all() -> list[TaskSpec]:
+    _load_task_modules()
     return sorted(_registry.values(), key=lambda spec: spec.name)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from contracts.job_message import JobMessage
+from infra.lambda_sandbox import invoke, unzip
 from infra.package import build
-from tests.artifact import invoke, unzip
 from tests.aws import aws_client, drain, new_queue
 from tests.lambda_events import http_v2_event, rest_v1_event
 
