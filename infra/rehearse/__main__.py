@@ -1,0 +1,222 @@
+"""``make rehearse`` (``python -m infra.rehearse``): the deploy rehearsal on MiniStack.
+
+1. ``npx osls package`` the stack, exactly as operators do (``infra/rehearse/osls.py``).
+2. Bridge MiniStack's gaps in that package's copy of the template (``gaps.py``), and deploy it
+   with ``npx osls deploy --package`` to a fresh MiniStack (``AWS_ENDPOINT_URL``).
+3. The operator's steps of docs/operations.md: the secrets as SecureString parameters.
+4. The Django function from the unzipped Zappa artifact, in a fresh isolated process
+   (``infra.lambda_sandbox``): ``migrate``, the first admin, then the API.
+5. A real WebSocket client connects through MiniStack's WebSocket API (the deployed websocket
+   function), subscribes, submits a job over the API, and waits for the terminal event, which
+   travels jobs queue -> worker function -> SNS -> push queue -> push function -> socket, every
+   function run by MiniStack from the package osls built.
+
+Exits non-zero, naming the step, when any of it fails. Writes build/rehearse/report.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.lambda_sandbox import unzip
+from infra.rehearse import gaps, ministack, osls
+from infra.rehearse.django_side import DjangoFunction
+from infra.rehearse.journey import run_journey
+
+REPO = Path(__file__).resolve().parents[2]
+WORK = REPO / "build" / "rehearse"
+REGION = "us-east-1"
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.session.Session().client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="rehearsal",
+        aws_secret_access_key="rehearsal",  # noqa: S106 - MiniStack accepts any credentials
+    )
+
+
+def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+
+
+def physical_id(cloudformation: Any, stack: str, logical: str) -> str:
+    resource = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=logical)
+    return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+
+
+def put_operator_secrets(ssm: Any, *, prefix: str, database: Path) -> None:
+    """What docs/operations.md has an operator create before the first ``zappa deploy``."""
+    values = {
+        "django-secret-key": secrets.token_urlsafe(50),
+        "ticket-signing-key": secrets.token_urlsafe(48),
+        "database-url": f"sqlite:///{database}",  # PostgreSQL on AWS; one file shared by both sides here
+    }
+    for name, value in values.items():
+        ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+    ssm.put_parameter(
+        Name=f"{prefix}/api-base-url",
+        Value="https://rehearsal1.execute-api.us-east-1.amazonaws.com/dev",
+        Type="String",
+        Overwrite=True,
+    )
+
+
+def queue_depth(sqs: Any, name: str) -> int:
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+class Steps:
+    """Names the step in progress, so a failure says where it happened."""
+
+    def __init__(self) -> None:
+        self.done: list[dict[str, Any]] = []
+        self.current = ""
+        self._started = 0.0
+
+    def start(self, name: str) -> None:
+        self.current, self._started = name, time.monotonic()
+        print(f"[rehearse] {name} ...", flush=True)
+
+    def finish(self, **facts: Any) -> None:
+        seconds = round(time.monotonic() - self._started, 1)
+        self.done.append({"step": self.current, "seconds": seconds, **facts})
+        print(f"[rehearse] {self.current}: ok ({seconds} s) {json.dumps(facts) if facts else ''}", flush=True)
+
+
+def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[str, Any]) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / "osls.log"
+    log.unlink(missing_ok=True)
+    bridges = gaps.Bridges()
+    report["bridges"] = bridges.applied
+    stack = f"polyglot-{stage}"
+    prefix = f"/polyglot/{stage}"
+
+    steps.start("osls package")
+    package_dir = osls.package(stage=stage, into=WORK / "osls-package", log=log)
+    gaps.patch_template(package_dir, bridges)
+    steps.finish(artifacts=sorted(p.name for p in package_dir.rglob("*.zip")))
+
+    steps.start("zappa package")
+    if zappa_zip is None:
+        from infra.package import build
+
+        zappa_zip = build(stage)
+    steps.finish(artifact=str(zappa_zip), bytes=zappa_zip.stat().st_size)
+
+    with (
+        ministack.running(workdir=WORK / "ministack") as emulator,
+        tempfile.TemporaryDirectory(prefix="rehearse-", dir=WORK) as temp,
+    ):
+        report["ministack"] = {"endpoint": emulator.endpoint, "log": str(emulator.log)}
+        cloudformation, ssm = client("cloudformation", emulator.endpoint), client("ssm", emulator.endpoint)
+        sqs, lambdas = client("sqs", emulator.endpoint), client("lambda", emulator.endpoint)
+
+        steps.start("osls deploy (MiniStack)")
+        osls.deploy(stage=stage, package_dir=package_dir, endpoint=emulator.endpoint, log=log)
+        outputs = stack_outputs(cloudformation, stack)
+        api_id = physical_id(cloudformation, stack, "WebsocketsApi")
+        exported = {
+            p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in ssm.get_parameters_by_path(Path=prefix)["Parameters"]
+        }
+        wanted = {"jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint"}
+        if not wanted <= set(exported):
+            raise RuntimeError(f"the stack exported {sorted(exported)} under {prefix}, not all of {sorted(wanted)}")
+        steps.finish(api_id=api_id, outputs=sorted(outputs), ssm_parameters=sorted(exported))
+
+        steps.start("bridge MiniStack gaps")
+        gaps.deploy_websocket_stage(
+            client("apigatewayv2", emulator.endpoint), api_id=api_id, stage=stage, bridges=bridges
+        )
+        management = gaps.ministack_management_endpoint(endpoint=emulator.endpoint, api_id=api_id, stage=stage)
+        gaps.point_functions_at_emulator(
+            lambdas, functions=[f"{stack}-websocket", f"{stack}-push"], management_endpoint=management, bridges=bridges
+        )
+        steps.finish()
+
+        steps.start("operator secrets in SSM")
+        database = Path(temp) / "db.sqlite3"
+        put_operator_secrets(ssm, prefix=prefix, database=database)
+        steps.finish()
+
+        steps.start("django: migrate + first admin (Zappa artifact)")
+        django = DjangoFunction(
+            artifact_dir=unzip(zappa_zip, Path(temp) / "zappa"),
+            stage=stage,
+            endpoint=emulator.endpoint,
+            workdir=Path(temp),
+        )
+        token = django.migrate_and_create_admin()
+        steps.finish()
+
+        steps.start("job end to end over a real WebSocket")
+        websocket_base = gaps.ministack_websocket_url(endpoint=emulator.endpoint, api_id=api_id, stage=stage)
+        journey = asyncio.run(run_journey(django, token=token, websocket_base=websocket_base))
+        sequence = [event["seq"] for event in journey.events]
+        statuses = [event["status"] for event in journey.events]
+        problems = []
+        if journey.websocket_url_from_django != exported["websocket-url"]:
+            problems.append(f"Django's websocket_url {journey.websocket_url_from_django!r} is not SSM's")
+        if statuses[-1:] != ["succeeded"]:
+            problems.append(f"the job ended {statuses[-1:]}, not succeeded")
+        if sequence != sorted(set(sequence)):
+            problems.append(f"event seq not strictly increasing: {sequence}")
+        if journey.final_http.get("status") != "succeeded" or journey.final_http.get("seq") != sequence[-1]:
+            problems.append(f"GET /api/jobs/<id>/ says {journey.final_http}, the last event seq {sequence[-1]}")
+        dead = {name: queue_depth(sqs, name) for name in (f"{stack}-jobs-dlq", f"{stack}-push-dlq")}
+        if any(dead.values()):
+            problems.append(f"messages in DLQs: {dead}")
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        report["journey"] = {
+            "job_id": journey.job_id,
+            "events": [{"seq": e["seq"], "status": e["status"], "progress": e.get("progress")} for e in journey.events],
+            "final_http_status": journey.final_http.get("status"),
+            "timings_s": {key: round(value, 2) for key, value in journey.timings.items()},
+            "dlq_depths": dead,
+        }
+        steps.finish(job_id=journey.job_id, statuses=statuses)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", default="dev", choices=["dev", "prod"])
+    parser.add_argument("--zappa-zip", type=Path, default=None, help="Use this Zappa artifact instead of building one.")
+    args = parser.parse_args()
+    steps = Steps()
+    report: dict[str, Any] = {"stage": args.stage, "ok": False}
+    try:
+        rehearse(stage=args.stage, zappa_zip=args.zappa_zip, steps=steps, report=report)
+        report["ok"] = True
+    except Exception as error:
+        report["failed_step"] = steps.current
+        report["error"] = f"{type(error).__name__}: {error}"
+        print(f"[rehearse] FAILED at {steps.current}: {report['error']}", file=sys.stderr, flush=True)
+    finally:
+        report["steps"] = steps.done
+        WORK.mkdir(parents=True, exist_ok=True)
+        (WORK / "report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: report[k] for k in ("ok", "bridges", "journey") if k in report}, indent=2))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The Django function as Zappa ships it: the unzipped artifact, run in a fresh isolated process.
+
+Everything it needs that is not in the artifact comes from SSM (MiniStack), as on Lambda: the
+queue URL, topic ARN and WebSocket URL that osls wrote, and the secrets the operator put.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.lambda_sandbox import invoke
+from infra.rehearse.events import rest_event
+
+ADMIN_USERNAME = "rehearsal-admin"
+
+
+@dataclass(frozen=True)
+class DjangoFunction:
+    artifact_dir: Path
+    stage: str
+    endpoint: str
+    workdir: Path
+
+    def env(self) -> dict[str, str]:
+        # Only what Lambda's environment has: credentials, region, the function name. STAGE and
+        # SSM_PARAMETER_PREFIX come from zappa_settings.py inside the artifact.
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": "rehearsal",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_LAMBDA_FUNCTION_NAME": f"polyglot-{self.stage}",
+        }
+
+    def run(self, events: list[dict[str, Any]]) -> list[Any]:
+        result = invoke(self.artifact_dir, events, env=self.env(), timeout=180)
+        return list(result["responses"])
+
+    def migrate_and_create_admin(self) -> str:
+        """``zappa manage <stage> migrate``, then the first admin and an API token for it, as
+        ``zappa invoke --raw`` would run them (docs/operations.md)."""
+        token_file = self.workdir / "admin-token"
+        create_admin = (
+            "from django.contrib.auth import get_user_model\n"
+            "from django_app.accounts.tokens import api_token_create\n"
+            f"user = get_user_model().objects.create_superuser({ADMIN_USERNAME!r}, None, None)\n"
+            f"open({str(token_file)!r}, 'w').write(api_token_create(user=user, name='rehearsal')[1])\n"
+        )
+        self.run([{"manage": "migrate --noinput"}, {"raw_command": create_admin}])
+        return token_file.read_text()
+
+    def api(self, method: str, path: str, *, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        event = rest_event(
+            method=method, path=path, stage=self.stage, headers=headers, body=json.dumps(body) if body else None
+        )
+        (response,) = self.run([event])
+        raw = response.get("body") or ""
+        if response.get("isBase64Encoded"):
+            raw = base64.b64decode(raw).decode()
+        return int(response["statusCode"]), json.loads(raw) if raw else None

@@ -1,0 +1,69 @@
+"""Running the pinned osls CLI (``npx osls``, package.json) the way operators do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def osls_env(*, endpoint: str | None = None) -> dict[str, str]:
+    """Fake credentials and no instance-metadata lookups: packaging must never need AWS, and a
+    deploy reaches only the emulator named by ``AWS_ENDPOINT_URL``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "SLS_", "SERVERLESS_")) and key not in {"VIRTUAL_ENV", "PYTHONPATH"}
+    }
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "rehearsal",
+            "AWS_SECRET_ACCESS_KEY": "rehearsal",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SLS_TELEMETRY_DISABLED": "1",
+            "SLS_NOTIFICATIONS_MODE": "off",
+        }
+    )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return env
+
+
+def npx() -> str:
+    found = shutil.which("npx")
+    if not found:
+        raise RuntimeError("npx not found: install Node.js 20.19+ and run `npm ci`")
+    if not (REPO / "node_modules" / "osls").is_dir():
+        raise RuntimeError("node_modules/osls is missing: run `npm ci`")
+    return found
+
+
+def run(arguments: list[str], *, endpoint: str | None = None, log: Path, timeout: float = 900) -> None:
+    with log.open("a") as sink:
+        completed = subprocess.run(
+            [npx(), "--no-install", "osls", *arguments],
+            cwd=REPO,
+            env=osls_env(endpoint=endpoint),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
+    if completed.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-30:])
+        raise RuntimeError(f"osls {' '.join(arguments)} failed ({completed.returncode}):\n{tail}")
+
+
+def package(*, stage: str, into: Path, log: Path) -> Path:
+    shutil.rmtree(into, ignore_errors=True)
+    run(["package", "--stage", stage, "--package", str(into)], log=log)
+    return into
+
+
+def deploy(*, stage: str, package_dir: Path, endpoint: str, log: Path) -> None:
+    run(["deploy", "--stage", stage, "--package", str(package_dir)], endpoint=endpoint, log=log)
