@@ -1,0 +1,405 @@
+"""The rules that keep serverless.yml and zappa_settings.json deployable together.
+
+Each rule takes the loaded configs and returns problems; none calls AWS. A rule names what is
+wrong and where, so an operator can fix it without reading this file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.check.config import REPO, Serverless, declared_stages, default_stage_and_region, zappa_stage
+
+DJANGO_SETTINGS = REPO / "django_app" / "config" / "settings" / "base.py"
+OPERATIONS_DOC = REPO / "docs" / "operations.md"
+# Parameters under the stage's SSM path that an operator creates (SecureString: secrets never go
+# through CloudFormation, where they would show in the template and the stack's history).
+OPERATOR_PARAMETERS = {
+    "django-secret-key",
+    "ticket-signing-key",
+    "ticket-signing-key-previous",
+    "database-url",
+    "api-base-url",
+}
+SQS_DEFAULT_RETENTION = 345_600  # 4 days, AWS's default MessageRetentionPeriod
+SQS_DEFAULT_VISIBILITY = 30
+LAMBDA_DEFAULT_TIMEOUT = 6  # osls's default function timeout
+VISIBILITY_FACTOR = 6  # AWS: queue visibility timeout >= 6 x the function timeout
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class Configs:
+    serverless_raw: dict[str, Any]
+    zappa: dict[str, dict[str, Any]]
+    stages: dict[str, Serverless]  # serverless.yml resolved per stage
+    django_settings: Path = DJANGO_SETTINGS
+    operations_doc: Path = OPERATIONS_DOC
+    root: Path = REPO
+
+
+def _ref_name(value: Any) -> str | None:
+    """The logical id in ``!Ref X`` or ``!GetAtt X.Arn``."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _sqs_events(function: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for event in function.get("events") or []:
+        if isinstance(event, dict) and "sqs" in event:
+            sqs = event["sqs"]
+            yield sqs if isinstance(sqs, dict) else {"arn": sqs}
+
+
+# --- stages and region --------------------------------------------------------------------------
+
+
+def rule_stages(configs: Configs) -> list[Problem]:
+    problems = []
+    serverless = declared_stages(configs.serverless_raw)
+    zappa = set(configs.zappa)
+    if serverless != zappa:
+        problems.append(
+            Problem(
+                "stages",
+                f"serverless.yml declares stages {sorted(serverless)} (under params), "
+                f"zappa_settings.json {sorted(zappa)}: each stage must be in both",
+            )
+        )
+    default_stage, _ = default_stage_and_region(configs.serverless_raw)
+    if default_stage not in zappa:
+        problems.append(Problem("stages", f"serverless.yml's default stage {default_stage!r} is not a Zappa stage"))
+    return problems
+
+
+_ARN_REGION = re.compile(r"^arn:aws[\w-]*:[\w-]+:([\w-]*):")
+
+
+def rule_region(configs: Configs) -> list[Problem]:
+    problems = []
+    for stage, serverless in configs.stages.items():
+        if stage not in configs.zappa:
+            continue
+        zappa = zappa_stage(configs.zappa, stage)
+        if zappa.get("aws_region") != serverless.region:
+            problems.append(
+                Problem(
+                    "region",
+                    f"stage {stage}: zappa aws_region {zappa.get('aws_region')!r} != serverless.yml region "
+                    f"{serverless.region!r}",
+                )
+            )
+        for statement in zappa.get("extra_permissions") or []:
+            resources = statement.get("Resource")
+            for arn in resources if isinstance(resources, list) else [resources]:
+                match = _ARN_REGION.match(str(arn))
+                if match and match.group(1) not in ("", "*", serverless.region):
+                    problems.append(Problem("region", f"stage {stage}: zappa extra_permissions names region in {arn}"))
+    return problems
+
+
+# --- SSM parameter names -----------------------------------------------------------------------
+
+
+def parameter_name(setting: str) -> str:
+    """As django_app/config/env.py derives it: JOBS_QUEUE_URL -> jobs-queue-url."""
+    return setting.lower().replace("_", "-")
+
+
+def django_ssm_settings(path: Path) -> set[str]:
+    """The settings Django reads with ``ssm=True`` (from the settings module's source)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and any(k.arg == "ssm" and isinstance(k.value, ast.Constant) and k.value.value for k in node.keywords)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names.add(str(node.args[0].value))
+    return names
+
+
+def exported_parameters(serverless: Serverless) -> dict[str, str]:
+    """Names of the AWS::SSM::Parameter resources → their logical ids."""
+    return {
+        str(resource["Properties"]["Name"]): logical
+        for logical, resource in serverless.resources.items()
+        if resource.get("Type") == "AWS::SSM::Parameter"
+    }
+
+
+def _resource_names(serverless: Serverless, kind: str, name_property: str) -> set[str]:
+    return {
+        str(resource.get("Properties", {}).get(name_property))
+        for resource in serverless.resources.values()
+        if resource.get("Type") == kind
+    }
+
+
+def rule_parameters(configs: Configs) -> list[Problem]:
+    problems = []
+    read_by_django = {parameter_name(name) for name in django_ssm_settings(configs.django_settings)}
+    doc = configs.operations_doc.read_text() if configs.operations_doc.exists() else ""
+    for name in sorted(OPERATOR_PARAMETERS):
+        if name not in doc:
+            problems.append(
+                Problem("parameters", f"{configs.operations_doc.name} does not tell operators about {name}")
+            )
+    for stage, serverless in configs.stages.items():
+        if stage not in configs.zappa:
+            continue
+        zappa = zappa_stage(configs.zappa, stage)
+        environment = zappa.get("environment_variables") or {}
+        prefix = str((serverless.provider.get("environment") or {}).get("SSM_PARAMETER_PREFIX", ""))
+        if environment.get("STAGE") != stage:
+            problems.append(Problem("parameters", f"stage {stage}: zappa STAGE is {environment.get('STAGE')!r}"))
+        if not prefix or environment.get("SSM_PARAMETER_PREFIX") != prefix:
+            problems.append(
+                Problem(
+                    "parameters",
+                    f"stage {stage}: zappa SSM_PARAMETER_PREFIX {environment.get('SSM_PARAMETER_PREFIX')!r} != "
+                    f"serverless.yml's {prefix!r}",
+                )
+            )
+        exported = {name.rsplit("/", 1)[-1]: name for name in exported_parameters(serverless)}
+        for short, full in exported.items():
+            if full != f"{prefix}/{short}":
+                problems.append(Problem("parameters", f"stage {stage}: {full} is outside the prefix {prefix}"))
+        for name in sorted(read_by_django - set(exported) - OPERATOR_PARAMETERS):
+            problems.append(
+                Problem(
+                    "parameters",
+                    f"stage {stage}: Django reads {prefix}/{name} but serverless.yml does not export it "
+                    "(and it is not an operator parameter)",
+                )
+            )
+        problems += _zappa_permissions(stage, zappa, serverless, prefix)
+    return problems
+
+
+def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless, prefix: str) -> list[Problem]:
+    """The Django function's extra permissions name this stage's queue, topic and parameter path."""
+    problems = []
+    queues = _resource_names(serverless, "AWS::SQS::Queue", "QueueName")
+    topics = _resource_names(serverless, "AWS::SNS::Topic", "TopicName")
+    actions_seen: set[str] = set()
+    for statement in zappa.get("extra_permissions") or []:
+        actions = statement.get("Action")
+        resources = statement.get("Resource")
+        for action in actions if isinstance(actions, list) else [actions]:
+            actions_seen.add(str(action))
+            for arn in [str(r) for r in (resources if isinstance(resources, list) else [resources])]:
+                last = arn.rsplit(":", 1)[-1]
+                if action.startswith("sqs:") and last not in queues:
+                    problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such queue"))
+                if action.startswith("sns:") and last not in topics:
+                    problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such topic"))
+                if action == "ssm:GetParametersByPath" and not arn.endswith(f":parameter{prefix}"):
+                    problems.append(Problem("parameters", f"stage {stage}: zappa reads SSM path {arn}, not {prefix}"))
+    if "ssm:GetParametersByPath" not in actions_seen:
+        problems.append(Problem("parameters", f"stage {stage}: zappa may not ssm:GetParametersByPath on {prefix}"))
+    return problems
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+
+def rule_visibility(configs: Configs) -> list[Problem]:
+    problems = []
+    for stage, serverless in configs.stages.items():
+        default_timeout = int(serverless.provider.get("timeout", LAMBDA_DEFAULT_TIMEOUT))
+        for name, function in serverless.functions.items():
+            timeout = int(function.get("timeout", default_timeout))
+            for sqs in _sqs_events(function):
+                queue = _ref_name(sqs.get("arn"))
+                resource = serverless.resources.get(queue or "")
+                if resource is None:
+                    problems.append(Problem("visibility", f"stage {stage}: {name}'s SQS event: unknown queue {queue}"))
+                    continue
+                visibility = int(resource.get("Properties", {}).get("VisibilityTimeout", SQS_DEFAULT_VISIBILITY))
+                if visibility < VISIBILITY_FACTOR * timeout:
+                    problems.append(
+                        Problem(
+                            "visibility",
+                            f"stage {stage}: {queue} VisibilityTimeout {visibility} s < {VISIBILITY_FACTOR} x "
+                            f"{name}'s timeout {timeout} s",
+                        )
+                    )
+    return problems
+
+
+def rule_batch_failures(configs: Configs) -> list[Problem]:
+    problems = []
+    for stage, serverless in configs.stages.items():
+        for name, function in serverless.functions.items():
+            for sqs in _sqs_events(function):
+                if sqs.get("functionResponseType") != "ReportBatchItemFailures":
+                    problems.append(
+                        Problem(
+                            "batch-failures",
+                            f"stage {stage}: {name}'s SQS event lacks functionResponseType: ReportBatchItemFailures "
+                            "(without it Lambda ignores batchItemFailures and retries the whole batch)",
+                        )
+                    )
+        zappa = zappa_stage(configs.zappa, stage) if stage in configs.zappa else {}
+        for event in zappa.get("events") or []:
+            arn = str((event.get("event_source") or {}).get("arn", ""))
+            if ":sqs:" in arn:
+                problems.append(
+                    Problem(
+                        "batch-failures",
+                        f"stage {stage}: zappa event {event.get('function')} reads SQS; Zappa cannot set "
+                        "ReportBatchItemFailures: put SQS consumers in serverless.yml",
+                    )
+                )
+    return problems
+
+
+def rule_dlq_retention(configs: Configs) -> list[Problem]:
+    problems = []
+    for stage, serverless in configs.stages.items():
+        for name, resource in serverless.resources.items():
+            properties = resource.get("Properties", {})
+            if resource.get("Type") != "AWS::SQS::Queue" or "RedrivePolicy" not in properties:
+                continue
+            dlq = _ref_name(properties["RedrivePolicy"].get("deadLetterTargetArn"))
+            target = serverless.resources.get(dlq or "")
+            if target is None:
+                problems.append(Problem("dlq-retention", f"stage {stage}: {name}'s DLQ {dlq} is not in the stack"))
+                continue
+            source_days = int(properties.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION))
+            dlq_days = int(target.get("Properties", {}).get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION))
+            # SQS keeps a message's original enqueue time when it moves to the DLQ, so a DLQ that
+            # keeps messages no longer than its source can drop them the moment they arrive.
+            if dlq_days <= source_days:
+                problems.append(
+                    Problem(
+                        "dlq-retention",
+                        f"stage {stage}: {dlq} keeps messages {dlq_days} s, not longer than {name}'s {source_days} s",
+                    )
+                )
+    return problems
+
+
+# --- handlers import --------------------------------------------------------------------------
+
+_IMPORT = r"""
+import importlib, os, sys
+root, target, settings_module = sys.argv[1:4]
+sys.path.insert(0, root)
+if settings_module:
+    import django
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+    get_wsgi_application()
+if target:
+    module, attribute = target.rsplit(".", 1)
+    handler = getattr(importlib.import_module(module), attribute)
+    assert callable(handler), f"{target} is not callable"
+"""
+
+# Stand-ins so that importing settings never needs a secret or reaches SSM.
+_IMPORT_ENV = {
+    "DJANGO_SECRET_KEY": "infra-check-only",
+    "TICKET_SIGNING_KEY": "infra-check-only",
+    "SSM_PARAMETER_PREFIX": "",
+    "DATABASE_URL": "sqlite:///:memory:",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _import(root: Path, *, target: str = "", settings_module: str = "", env: dict[str, str]) -> str | None:
+    child_env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", **_IMPORT_ENV, **env}
+    if settings_module:
+        child_env["DJANGO_SETTINGS_MODULE"] = settings_module
+    # -I: only the package root is on sys.path (plus the installed requirements), not this repo.
+    completed = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", _IMPORT, str(root), target, settings_module],
+        cwd=root,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if completed.returncode == 0:
+        return None
+    lines = completed.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {completed.returncode}"
+
+
+def _plain_env(environment: dict[str, Any]) -> dict[str, str]:
+    """Function environment with CloudFormation values (known only once deployed) as stand-ins."""
+    return {key: value if isinstance(value, str) else f"cfn-{key.lower()}" for key, value in environment.items()}
+
+
+def rule_handlers(configs: Configs) -> list[Problem]:
+    problems: list[Problem] = []
+    stage = next(iter(configs.stages), None)
+    if stage is None:
+        return problems
+    serverless = configs.stages[stage]
+    for name, function in serverless.functions.items():
+        handler = str(function.get("handler", ""))
+        module_dir = configs.root / str(function.get("module", "."))
+        if not module_dir.is_dir():
+            problems.append(Problem("handlers", f"{name}: module folder {function.get('module')} does not exist"))
+            continue
+        path, _, attribute = handler.rpartition(".")
+        if not path or not attribute:
+            problems.append(Problem("handlers", f"{name}: handler {handler!r} is not <path>.<function>"))
+            continue
+        env = _plain_env({**(serverless.provider.get("environment") or {}), **(function.get("environment") or {})})
+        env["SSM_PARAMETER_PREFIX"] = ""
+        error = _import(module_dir, target=f"{path.replace('/', '.')}.{attribute}", env=env)
+        if error:
+            problems.append(Problem("handlers", f"{name}: {handler} does not import from {module_dir.name}/: {error}"))
+    for zappa_name in configs.zappa:
+        zappa = zappa_stage(configs.zappa, zappa_name)
+        settings_module = str(zappa.get("django_settings", ""))
+        environment = {**_plain_env(zappa.get("environment_variables") or {}), "SSM_PARAMETER_PREFIX": ""}
+        error = _import(configs.root, settings_module=settings_module, env=environment)
+        if error:
+            problems.append(Problem("handlers", f"zappa {zappa_name}: django_settings {settings_module}: {error}"))
+        for event in zappa.get("events") or []:
+            error = _import(configs.root, target=str(event.get("function", "")), env=environment)
+            if error:
+                problems.append(Problem("handlers", f"zappa {zappa_name}: event {event.get('function')}: {error}"))
+    return problems
+
+
+RULES: dict[str, Callable[[Configs], list[Problem]]] = {
+    "stages": rule_stages,
+    "region": rule_region,
+    "parameters": rule_parameters,
+    "visibility": rule_visibility,
+    "batch-failures": rule_batch_failures,
+    "dlq-retention": rule_dlq_retention,
+    "handlers": rule_handlers,
+}
+
+
+def describe(problems: list[Problem]) -> str:
+    return json.dumps([{"rule": p.rule, "message": p.message} for p in problems], indent=2)
