@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -59,10 +60,23 @@ def run(arguments: list[str], *, endpoint: str | None = None, log: Path, timeout
         raise RuntimeError(f"osls {' '.join(arguments)} failed ({completed.returncode}):\n{tail}")
 
 
+# Discard port on 127.0.0.1, where nothing listens: should packaging ever call AWS, it fails
+# at once instead of reaching an account.
+NO_AWS = "http://127.0.0.1:9"
+
+
 def package(*, stage: str, into: Path, log: Path) -> Path:
     shutil.rmtree(into, ignore_errors=True)
-    run(["package", "--stage", stage, "--package", str(into)], log=log)
+    run(["package", "--stage", stage, "--package", str(into)], endpoint=NO_AWS, log=log)
     return into
+
+
+def artifact(package_dir: Path, function: str) -> Path:
+    """Where a function's zip is in a ``--package`` folder (serverless-state.json names it
+    relative to ``.serverless``, the default package folder)."""
+    state = json.loads((package_dir / "serverless-state.json").read_text())
+    declared = Path(state["service"]["functions"][function]["package"]["artifact"])
+    return package_dir / (declared.relative_to(".serverless") if declared.parts[0] == ".serverless" else declared)
 
 
 def deploy(*, stage: str, package_dir: Path, endpoint: str, log: Path) -> None:

@@ -1,0 +1,207 @@
+"""`python -m infra.check`: passes on the repository's files and fails on a broken copy of each,
+one rule at a time."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from infra.check import check, load_configs
+from infra.check.config import SERVERLESS, ZAPPA
+from infra.check.rules import OPERATIONS_DOC, Problem
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def copies(tmp_path: Path) -> dict[str, Path]:
+    paths = {"serverless": tmp_path / "serverless.yml", "zappa": tmp_path / "zappa_settings.json"}
+    shutil.copy(SERVERLESS, paths["serverless"])
+    shutil.copy(ZAPPA, paths["zappa"])
+    paths["doc"] = tmp_path / "operations.md"
+    shutil.copy(OPERATIONS_DOC, paths["doc"])
+    return paths
+
+
+def edit_text(path: Path, old: str, new: str, *, count: int = 1) -> None:
+    text = path.read_text()
+    assert text.count(old) >= count, f"{old!r} not in {path.name}: the test needs updating"
+    path.write_text(text.replace(old, new, count))
+
+
+def edit_json(path: Path, change: Callable[[dict], None]) -> None:  # type: ignore[type-arg]
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=4))
+
+
+def problems(copies: dict[str, Path], rule: str) -> list[Problem]:
+    configs = load_configs(serverless=copies["serverless"], zappa=copies["zappa"], operations_doc=copies["doc"])
+    found = check(configs, rules=[rule])
+    assert all(p.rule == rule for p in found)
+    return found
+
+
+@pytest.mark.parametrize("rule", ["stages", "region", "parameters", "visibility", "batch-failures", "dlq-retention"])
+def test_the_repository_files_pass(copies: dict[str, Path], rule: str) -> None:
+    assert problems(copies, rule) == []
+
+
+def test_stages_must_match(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z.update(staging={"extends": "dev"}))
+    found = problems(copies, "stages")
+    assert len(found) == 1
+    assert "'staging'" in found[0].message
+
+
+def test_a_stage_missing_from_serverless_is_found(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "  prod:\n    logRetentionDays: 90\n", "")
+    assert any("prod" in p.message for p in problems(copies, "stages"))
+
+
+def test_regions_must_match(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].update(aws_region="eu-west-1"))
+    found = problems(copies, "region")
+    assert [p.message for p in found] == [
+        "stage prod: zappa aws_region 'eu-west-1' != serverless.yml region 'us-east-1'"
+    ]
+
+
+def test_permission_arns_must_be_in_the_region(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["zappa"],
+        "arn:aws:sns:us-east-1:*:polyglot-dev-job-events",
+        "arn:aws:sns:eu-west-1:*:polyglot-dev-job-events",
+    )
+    found = problems(copies, "region")
+    assert len(found) == 1
+    assert "eu-west-1" in found[0].message
+    assert "stage dev" in found[0].message
+
+
+def test_the_parameter_prefix_must_match(copies: dict[str, Path]) -> None:
+    edit_json(
+        copies["zappa"],
+        lambda z: z["prod"]["environment_variables"].update(SSM_PARAMETER_PREFIX="/polyglot/production"),
+    )
+    found = problems(copies, "parameters")
+    assert any("SSM_PARAMETER_PREFIX '/polyglot/production'" in p.message for p in found)
+
+
+def test_a_parameter_django_reads_must_be_exported(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["serverless"], "Name: ${self:custom.ssmPrefix}/websocket-url", "Name: ${self:custom.ssmPrefix}/ws-url"
+    )
+    found = problems(copies, "parameters")
+    assert {p.message for p in found} == {
+        f"stage {stage}: Django reads /polyglot/{stage}/websocket-url but serverless.yml does not export it "
+        "(and it is not an operator parameter)"
+        for stage in ("dev", "prod")
+    }
+
+
+def test_the_django_function_must_be_allowed_this_stages_queue(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["zappa"], '"arn:aws:sqs:us-east-1:*:polyglot-prod-jobs"', '"arn:aws:sqs:us-east-1:*:polyglot-jobs"'
+    )
+    found = problems(copies, "parameters")
+    assert [p.message for p in found] == [
+        "stage prod: zappa sqs:SendMessage on arn:aws:sqs:us-east-1:*:polyglot-jobs: no such queue",
+        "stage prod: zappa sqs:GetQueueAttributes on arn:aws:sqs:us-east-1:*:polyglot-jobs: no such queue",
+    ]
+
+
+def test_operator_parameters_must_be_documented(copies: dict[str, Path]) -> None:
+    copies["doc"].write_text(re.sub(r"ticket-signing-key-previous", "the previous key", copies["doc"].read_text()))
+    found = problems(copies, "parameters")
+    assert [p.message for p in found] == ["operations.md does not tell operators about ticket-signing-key-previous"]
+
+
+def test_visibility_must_cover_six_function_timeouts(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "pushVisibilityTimeout: 180", "pushVisibilityTimeout: 179")
+    found = problems(copies, "visibility")
+    assert {p.message for p in found} == {
+        f"stage {stage}: PushQueue VisibilityTimeout 179 s < 6 x push's timeout 30 s" for stage in ("dev", "prod")
+    }
+
+
+def test_every_sqs_event_reports_batch_item_failures(copies: dict[str, Path]) -> None:
+    text = copies["serverless"].read_text()
+    push_block = text.index("  push:")
+    copies["serverless"].write_text(
+        text[:push_block]
+        + text[push_block:].replace("          functionResponseType: ReportBatchItemFailures\n", "", 1)
+    )
+    found = problems(copies, "batch-failures")
+    assert len(found) == 2
+    assert all("push's SQS event lacks functionResponseType" in p.message for p in found)
+
+
+def test_zappa_must_not_consume_sqs(copies: dict[str, Path]) -> None:
+    event = {
+        "function": "django_app.jobs.x.handle",
+        "event_source": {"arn": "arn:aws:sqs:us-east-1:1:q", "events": ["sqs"]},
+    }
+    edit_json(copies["zappa"], lambda z: z["dev"].update(events=[event]))
+    found = problems(copies, "batch-failures")
+    assert len(found) == 2
+    assert all("Zappa cannot set ReportBatchItemFailures" in p.message for p in found)
+
+
+def test_a_dlq_must_keep_messages_longer_than_its_source(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["serverless"], "MessageRetentionPeriod: 1209600     # 14 days:", "MessageRetentionPeriod: 345600     #"
+    )
+    found = problems(copies, "dlq-retention")
+    assert {p.message for p in found} == {
+        f"stage {stage}: JobsDLQ keeps messages 345600 s, not longer than JobsQueue's 345600 s"
+        for stage in ("dev", "prod")
+    }
+
+
+@pytest.mark.slow
+def test_every_handler_imports_from_its_package(copies: dict[str, Path]) -> None:
+    assert problems(copies, "handlers") == []
+
+
+@pytest.mark.slow
+def test_a_handler_that_does_not_import_is_found(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["serverless"], "handler: functions/websocket/push.handler", "handler: functions/websocket/pusher.handler"
+    )
+    edit_json(copies["zappa"], lambda z: z["prod"].update(django_settings="django_app.config.settings.lambda"))
+    found = problems(copies, "handlers")
+    messages = sorted(p.message for p in found)
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("push: functions/websocket/pusher.handler does not import from websocket/")
+    assert "AttributeError" in messages[0]
+    assert messages[1].startswith("zappa prod: django_settings django_app.config.settings.lambda:")
+
+
+def test_the_cli_exits_non_zero_on_a_broken_copy(copies: dict[str, Path]) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "infra.check",
+        "--serverless",
+        str(copies["serverless"]),
+        "--zappa",
+        str(copies["zappa"]),
+    ]
+    ok = subprocess.run(
+        [*command, "--rule", "visibility"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ok.returncode == 0, ok.stderr
+    edit_text(copies["serverless"], "jobsVisibilityTimeout: 5400", "jobsVisibilityTimeout: 60")
+    broken = subprocess.run(
+        [*command, "--rule", "visibility"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert broken.returncode == 1
+    assert "[visibility] stage dev: JobsQueue VisibilityTimeout 60 s < 6 x worker's timeout 900 s" in broken.stderr
