@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: run test test-sqlite test-postgres lint typecheck package bench clean
+.PHONY: run test test-sqlite test-postgres lint typecheck package bench clean check-config rehearse node
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,30 @@ test-postgres: $(STAMP)
 	fi ; \
 	DATABASE_URL=$$url $(BIN)/pytest -m "django_db or postgres" -p no:cacheprovider
 
-package: $(STAMP)
+# osls and serverless-python-requirements, exactly as package-lock.json pins them.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
+# Both artifacts of a stage: the Django function (build/zappa-$(STAGE).zip, for
+# `zappa update $(STAGE) --zip ...`) and the osls package (build/osls-$(STAGE), for
+# `npx osls deploy --stage $(STAGE) --package build/osls-$(STAGE)`).
+package: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE)
+	rm -rf build/osls-$(STAGE)
+	AWS_ACCESS_KEY_ID=package-only AWS_SECRET_ACCESS_KEY=package-only AWS_EC2_METADATA_DISABLED=true \
+	  npx --no-install osls package --stage $(STAGE) --package build/osls-$(STAGE)
+
+# serverless.yml and zappa_settings.json agree, and every handler imports (docs/operations.md).
+check-config: $(STAMP)
+	$(BIN)/python -m infra.check
+
+# Deploys the osls stack to MiniStack and runs one job end to end through it (docs/operations.md).
+rehearse: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m infra.rehearse --stage $(STAGE)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def edit_text(path: Path, old: str, new: str, *, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count))
 
 
-def edit_json(path: Path, change: Callable[[dict], None]) -> None:  # type: ignore[type-arg]
+def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     data = json.loads(path.read_text())
     change(data)
     path.write_text(json.dumps(data, indent=4))

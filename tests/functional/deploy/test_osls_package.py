@@ -1,0 +1,172 @@
+"""`npx osls package` for each stage, offline, and what it generates: the CloudFormation template
+(cfn-lint, least-privilege roles, alarms, SSM outputs) and one package per function."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.rehearse import osls
+from tests.functional.deploy.conftest import require_osls
+
+pytestmark = [pytest.mark.package, pytest.mark.slow]
+
+# Warnings cfn-lint may report on the generated template, each with why it is not ours to fix.
+IGNORED_CFN_LINT = {
+    # osls writes DependsOn on each function's role, and on the WebSocket function for its
+    # permission, alongside the GetAtt that already implies it. Generated, harmless.
+    "W3005",
+}
+TEMPLATE = "cloudformation-template-update-stack.json"
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    require_osls()
+    stage = str(request.param)
+    work = tmp_path_factory.mktemp(f"osls-{stage}")
+    # osls.package points AWS_ENDPOINT_URL at a closed port with fake credentials: any AWS call fails.
+    return stage, osls.package(stage=stage, into=work / "package", log=work / "osls.log")
+
+
+def template(package_dir: Path) -> dict[str, Any]:
+    return dict(json.loads((package_dir / TEMPLATE).read_text()))
+
+
+def resources_of(tpl: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in tpl["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_has_no_errors_and_only_explained_warnings(packaged: tuple[str, Path]) -> None:
+    _, package_dir = packaged
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", str(package_dir / TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    findings = json.loads(completed.stdout or "[]")
+    unexplained = [f for f in findings if f["Rule"]["Id"] not in IGNORED_CFN_LINT]
+    assert not unexplained, json.dumps(unexplained, indent=2)[:4000]
+    assert completed.returncode in (0, 4), completed.stderr  # 4: warnings only (all explained above)
+
+
+def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Path]) -> None:
+    stage, package_dir = packaged
+    tpl = template(package_dir)
+    assert "IamRoleLambdaExecution" not in tpl["Resources"], "a shared role would give every function every right"
+    functions = resources_of(tpl, "AWS::Lambda::Function")
+    roles = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
+    assert len(set(roles.values())) == len(functions) == 3
+
+    def actions(role: str) -> dict[str, set[str]]:
+        """Every action of the role, with the resources it may act on (as JSON, for intrinsics)."""
+        granted: dict[str, set[str]] = {}
+        for policy in tpl["Resources"][role]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement["Effect"] == "Allow"
+                assert statement["Resource"] != "*", f"{role}: {statement['Action']} on every resource"
+                listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                for action in listed:
+                    granted.setdefault(action, set()).add(json.dumps(statement["Resource"], sort_keys=True))
+        return granted
+
+    worker = actions(roles["WorkerLambdaFunction"])
+    websocket = actions(roles["WebsocketLambdaFunction"])
+    push = actions(roles["PushLambdaFunction"])
+    table_actions = {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
+        "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+    }  # fmt: skip
+    logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert set(worker) == logs | {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage", "sns:Publish", "ssm:GetParametersByPath",
+    }  # fmt: skip
+    assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParametersByPath"}
+    assert set(push) == logs | table_actions | {
+        "execute-api:ManageConnections", "ssm:GetParametersByPath",
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    }  # fmt: skip
+    # Each right on the one resource it concerns.
+    assert worker["sqs:SendMessage"] == {json.dumps({"Fn::GetAtt": ["JobsQueue", "Arn"]})}
+    assert push["sqs:ReceiveMessage"] == {json.dumps({"Fn::GetAtt": ["PushQueue", "Arn"]})}
+    assert websocket["dynamodb:PutItem"] == {json.dumps({"Fn::GetAtt": ["ConnectionsTable", "Arn"]})}
+    (ssm_resource,) = worker["ssm:GetParametersByPath"]
+    assert f"parameter/polyglot/{stage}" in ssm_resource
+    (manage,) = push["execute-api:ManageConnections"]
+    assert "WebsocketsApi" in manage
+    assert f"/{stage}/*/@connections/*" in manage
+
+
+def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
+    stage, package_dir = packaged
+    tpl = template(package_dir)
+    alarms = resources_of(tpl, "AWS::CloudWatch::Alarm")
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
+    assert watched == {"JobsDLQ", "PushDLQ"}
+    for alarm in alarms.values():
+        assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
+
+    retention = {r["Properties"]["RetentionInDays"] for r in resources_of(tpl, "AWS::Logs::LogGroup").values()}
+    assert retention == {90 if stage == "prod" else 14}
+
+    parameters = {r["Properties"]["Name"]: r["Properties"] for r in resources_of(tpl, "AWS::SSM::Parameter").values()}
+    prefix = f"/polyglot/{stage}/"
+    assert set(parameters) == {
+        f"{prefix}{name}" for name in ("jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint")
+    }
+    assert all(p["Type"] == "String" for p in parameters.values())  # secrets are never in the template
+    assert parameters[f"{prefix}jobs-queue-url"]["Value"] == {"Ref": "JobsQueue"}
+    websocket_url = json.dumps(parameters[f"{prefix}websocket-url"]["Value"])
+    assert '"wss://"' in websocket_url
+    assert '"WebsocketsApi"' in websocket_url
+    assert f'".amazonaws.com/", "{stage}"' in websocket_url
+    management = json.dumps(parameters[f"{prefix}management-endpoint"]["Value"])
+    assert '"https://"' in management
+    assert ".amazonaws.com/" in management
+
+    mappings = resources_of(tpl, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 2
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
+    # Nothing account-specific: no 12-digit account id anywhere in the template.
+    assert not re.search(r"(?<!\d)\d{12}(?!\d)", json.dumps(tpl))
+
+
+def _names(package_dir: Path, function: str) -> set[str]:
+    with zipfile.ZipFile(osls.artifact(package_dir, function)) as archive:
+        return set(archive.namelist())
+
+
+def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path]) -> None:
+    _, package_dir = packaged
+    worker = _names(package_dir, "worker")
+    assert {
+        "functions/worker/handler.py",
+        "django_app/config/settings/lambda_.py",
+        "contracts/job_message.py",
+    } <= worker
+    assert any(n.startswith("django/") for n in worker)
+    assert any(n.startswith("aws_lambda_powertools/") for n in worker)
+    assert any(n.startswith("psycopg_binary/") for n in worker)
+    assert not any(n.startswith("functions/websocket/") for n in worker)
+    for function in ("websocket", "push"):
+        names = _names(package_dir, function)
+        assert {"functions/websocket/handler.py", "functions/websocket/push.py", "contracts/job_event.py"} <= names
+        assert any(n.startswith("fastapi/") for n in names)
+        assert any(n.startswith("mangum/") for n in names)
+        assert not any(n.startswith(("django/", "django_app/", "rest_framework/", "functions/worker/")) for n in names)
+    for function in ("worker", "websocket", "push"):
+        names = _names(package_dir, function)
+        # Lambda's runtime provides boto3; shipping another copy only slows cold starts.
+        assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names), function
+        assert not any("__pycache__/" in n and n.startswith(("functions/", "django_app/")) for n in names)

@@ -1,0 +1,77 @@
+"""`make rehearse` in a subprocess, as an operator runs it: osls deploys to MiniStack, and one job
+goes end to end through what was deployed to a real WebSocket client."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.functional.deploy.conftest import require_osls
+
+pytestmark = [pytest.mark.rehearsal, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+REPO = Path(__file__).resolve().parents[3]
+REPORT = REPO / "build" / "rehearse" / "report.json"
+# Every gap between MiniStack and AWS the rehearsal bridges (docs/operations.md). A new one must be
+# looked at, and one that disappears means MiniStack caught up: either way this list changes.
+EXPECTED_BRIDGES = [
+    "template: removed WebsocketsDeployment",
+    "api: CreateDeployment",
+    "function polyglot-dev-websocket: MANAGEMENT_API_ENDPOINT",
+    "function polyglot-dev-push: MANAGEMENT_API_ENDPOINT",
+]
+
+
+def test_the_deployed_stack_runs_a_job_to_a_websocket_client() -> None:
+    require_osls()
+    REPORT.unlink(missing_ok=True)
+    # The rehearsal talks only to the MiniStack it starts: none of this session's moto settings.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "infra.rehearse", "--stage", "dev"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1400,
+        check=False,
+    )
+    output = completed.stdout[-4000:] + completed.stderr[-4000:]
+    assert REPORT.exists(), output
+    report = json.loads(REPORT.read_text())
+    assert completed.returncode == 0, f"failed at {report.get('failed_step')}: {report.get('error')}\n{output}"
+    assert report["ok"] is True
+
+    steps = [step["step"] for step in report["steps"]]
+    assert steps == [
+        "osls package",
+        "zappa package",
+        "osls deploy (MiniStack)",
+        "bridge MiniStack gaps",
+        "operator secrets in SSM",
+        "django: migrate + first admin (Zappa artifact)",
+        "job end to end over a real WebSocket",
+    ]
+    bridges = report["bridges"]
+    assert len(bridges) == len(EXPECTED_BRIDGES)
+    for expected, applied in zip(EXPECTED_BRIDGES, bridges, strict=True):
+        assert applied.startswith(expected), bridges
+
+    journey = report["journey"]
+    statuses = [event["status"] for event in journey["events"]]
+    seqs = [event["seq"] for event in journey["events"]]
+    assert statuses[0] in {"queued", "running"}
+    assert statuses[-1] == "succeeded"
+    assert seqs == sorted(set(seqs))
+    assert journey["final_http_status"] == "succeeded"
+    assert journey["dlq_depths"] == {"polyglot-dev-jobs-dlq": 0, "polyglot-dev-push-dlq": 0}
+    # The events crossed the deployed functions: MiniStack ran the worker and push packages.
+    log = Path(report["ministack"]["log"]).read_text()
+    assert "Lambda polyglot-dev-worker processed" in log
+    assert "Lambda polyglot-dev-push processed" in log
+    assert "Lambda worker spawned for polyglot-dev-websocket" in log
