@@ -30,5 +30,5 @@ class LazyUrlconf:
 
 def lazy_path(route: str, module: str, *, namespace: str | None = None) -> URLResolver:
     """Like ``path(route, include(module))``, but imports ``module`` on first use."""
-    return URLResolver(RoutePattern(route, is_endpoint=False), LazyUrlconf(module), app_name=namespace,
-                       namespace=namespace)
+    urlconf: Any = LazyUrlconf(module)  # URLResolver reads `urlpatterns` off any object
+    return URLResolver(RoutePattern(route, is_endpoint=False), urlconf, app_name=namespace, namespace=namespace)
