@@ -2,41 +2,7 @@
 
 This package depends on pydantic only: Django, the worker, the websocket function and services
 in other languages (through the JSON Schemas in ``contracts/schemas/``) all read the same shapes.
+Import the module you need (``contracts.job_event``, ``contracts.job_message``,
+``contracts.tickets``, ``contracts.ws_protocol``): the package itself imports nothing, so a
+function pays only for the models it uses at cold start.
 """
-
-from __future__ import annotations
-
-from contracts.job_event import TERMINAL_STATUSES, JobError, JobEvent, JobEventType, JobStatus
-from contracts.job_message import JobMessage
-from contracts.tickets import TICKET_AUDIENCE, TicketClaims
-from contracts.ws_protocol import (
-    ClientMessage,
-    ErrorReply,
-    EventPush,
-    PingRequest,
-    PongReply,
-    SubscribedReply,
-    SubscribeRequest,
-    UnsubscribedReply,
-    UnsubscribeRequest,
-)
-
-__all__ = [
-    "TERMINAL_STATUSES",
-    "TICKET_AUDIENCE",
-    "ClientMessage",
-    "ErrorReply",
-    "EventPush",
-    "JobError",
-    "JobEvent",
-    "JobEventType",
-    "JobMessage",
-    "JobStatus",
-    "PingRequest",
-    "PongReply",
-    "SubscribeRequest",
-    "SubscribedReply",
-    "TicketClaims",
-    "UnsubscribeRequest",
-    "UnsubscribedReply",
-]
