@@ -1,28 +1,104 @@
-"""``make run``: set up the local database and demo user, then serve the stack on 127.0.0.1.
+"""``make run``: set up the local database and demo user, then run the whole stack on 127.0.0.1 from
+serverless.yml and zappa_settings.json until Ctrl-C (docs/local-stack.md).
 
-Until the full local stack lands (gateways, queues, pollers, schedules), this serves the Django
-function alone.
+``python -m infra.local --help`` lists the knobs (ports, another serverless.yml, shortened
+schedules); tests and benchmarks use them through ``infra.local.stack.LocalStack``.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import os
+import signal
 import sys
+from pathlib import Path
 
-from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, prepare_django
+from infra.check.config import REPO, SERVERLESS, ZAPPA
 
-HOST = os.environ.get("LOCAL_HOST", "127.0.0.1")
-PORT = int(os.environ.get("LOCAL_HTTP_PORT", "8000"))
+DEFAULT_STATE = REPO / ".local"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"))
+    parser.add_argument("--http-port", type=int, default=int(os.environ.get("LOCAL_HTTP_PORT", "8000")))
+    parser.add_argument("--ws-port", type=int, default=int(os.environ.get("LOCAL_WS_PORT", "8001")))
+    parser.add_argument("--serverless", type=Path, default=SERVERLESS, help="serverless.yml to run")
+    parser.add_argument("--zappa", type=Path, default=ZAPPA, help="zappa_settings.json to run")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE, help="where the SQLite database lives")
+    parser.add_argument("--params", default="{}", help="JSON overriding serverless.yml's params for the stage")
+    parser.add_argument("--schedule-seconds", default="{}", help='JSON {"<schedule name>": seconds}: shorter rates')
+    parser.add_argument("--idle-timeout", type=float, default=600.0, help="WebSocket idle timeout (s)")
+    parser.add_argument("--max-connection-seconds", type=float, default=7200.0, help="WebSocket maximum lifetime (s)")
+    parser.add_argument("--concurrency", type=int, default=4, help="containers per function at most")
+    parser.add_argument("--ready-file", type=Path, help="write the URLs here as JSON once the stack answers")
+    return parser
 
 
 def main() -> int:
-    prepare_django()
-    from django.core.management import call_command
+    args = _parser().parse_args()
+    from infra.local.logstream import LogStream
+    from infra.local.orchestrator import Stack, StackOptions
+    from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, local_secrets, prepare_django
 
-    print(f"\n  Stack URL:  http://{HOST}:{PORT}/", flush=True)
-    print(f"  Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD}\n", flush=True)
-    call_command("runserver", f"{HOST}:{PORT}", use_reloader=False)
-    return 0
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{args.state_dir.resolve() / 'db.sqlite3'}"
+    log = LogStream()
+    stack = Stack(
+        StackOptions(
+            host=args.host,
+            http_port=args.http_port,
+            ws_port=args.ws_port,
+            serverless_path=args.serverless.resolve(),
+            zappa_path=args.zappa.resolve(),
+            params=json.loads(args.params),
+            schedule_seconds={str(k): float(v) for k, v in json.loads(args.schedule_seconds).items()},
+            idle_timeout=args.idle_timeout,
+            max_connection_seconds=args.max_connection_seconds,
+            concurrency=args.concurrency,
+            secrets=local_secrets(),
+            database_url=database_url,
+        ),
+        log=log,
+    )
+    stack.launch_moto()  # the slowest part starts first, in its own process
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = stack.spec.django_settings  # the functions' settings
+    prepare_django()
+
+    async def serve() -> int:
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        try:
+            urls = await stack.start()
+        except BaseException:
+            await stack.stop()
+            raise
+        print(f"\n  Stack URL:   {urls.http_url}/", flush=True)
+        print(f"  Demo login:  {DEMO_USERNAME} / {DEMO_PASSWORD}", flush=True)
+        print(f"  WebSocket:   {urls.ws_url}", flush=True)
+        print(f"  Management:  {urls.management_url}/@connections/{{id}}", flush=True)
+        print(f"  AWS (moto):  {urls.aws_endpoint}", flush=True)
+        for schedule, when in stack.next_firings():
+            print(
+                f"  Schedule:    {schedule.name} {schedule.expression} -> {schedule.function}, next {when}", flush=True
+            )
+        print("  Ctrl-C stops everything.\n", flush=True)
+        if args.ready_file:
+            partial = args.ready_file.with_suffix(".tmp")
+            partial.write_text(json.dumps({**urls.__dict__, "database_url": database_url, "pid": os.getpid()}))
+            partial.rename(args.ready_file)
+        await stopped.wait()
+        log.line("stack", "stopping")
+        await stack.stop()
+        log.line("stack", "stopped")
+        return 0
+
+    return asyncio.run(serve())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,83 @@
+"""The WebSocket API's management API (``apigatewaymanagementapi``) at ``/@connections/{id}``, with
+or without the stage prefix: POST sends (413 over 128 KB), GET describes, DELETE closes; an
+unknown, closed or not yet established connection is 410 ``GoneException``. Errors carry
+``x-amzn-ErrorType`` and a JSON ``{"message"}`` body, which is what botocore's rest-json parser
+reads. Signatures are not verified locally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING
+
+from infra.local.http_gateway import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from infra.local.ws_gateway import WsGateway
+
+MAX_DATA_BYTES = 128 * 1024  # botocore: PostToConnection's Data is at most 131,072 bytes
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+async def _answer(send: Send, status: int, body: dict[str, object] | None, error: str = "") -> None:
+    headers = [(b"content-type", b"application/json")]
+    if error:
+        headers.append((b"x-amzn-errortype", error.encode()))
+    payload = json.dumps(body).encode() if body is not None else b""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _connection_id(path: str, stage: str) -> str | None:
+    for prefix in (f"/{stage}/@connections/", "/@connections/"):
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return path[len(prefix) :]
+    return None
+
+
+async def management_api(gateway: WsGateway, scope: Scope, receive: Receive, send: Send) -> None:
+    body = b""
+    for _ in range(10_000):  # bounded: requests over 128 KB are refused below anyway
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body") or len(body) > MAX_DATA_BYTES + 1:
+            break
+    connection_id = _connection_id(scope["path"], gateway.stage)
+    if connection_id is None:
+        await _answer(send, 403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
+        return
+    method = scope["method"]
+    connection = gateway.connections.get(connection_id)
+    gone = connection is None or not connection.open
+    if method == "POST":
+        if len(body) > MAX_DATA_BYTES:
+            await _answer(send, 413, {"message": "Request Too Long"}, "PayloadTooLargeException")
+        elif gone or not await gateway.post(connection_id, body):
+            await _answer(send, 410, {"message": None}, "GoneException")
+        else:
+            await _answer(send, 200, None)
+    elif method == "GET":
+        if gone or connection is None:
+            await _answer(send, 410, {"message": None}, "GoneException")
+            return
+        await _answer(
+            send,
+            200,
+            {
+                "connectedAt": _iso(connection.connected_at),
+                "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+                "lastActiveAt": _iso(connection.last_active),
+            },
+        )
+    elif method == "DELETE":
+        if gone or connection is None:
+            await _answer(send, 410, {"message": None}, "GoneException")
+            return
+        connection.close_requested.set()
+        await _answer(send, 204, None)
+    else:
+        await _answer(send, 403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")

@@ -1,0 +1,74 @@
+"""moto in server mode, in its own process (its request handling must not share the gateways' GIL).
+
+The child prints its port, then serves until its stdin closes: it cannot outlive the stack.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+_CHILD = """
+import logging, sys
+from moto.server import ThreadedMotoServer
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+# moto imports a service's backend on its first request (SSM's takes seconds): import them now,
+# while the parent sets up Django, rather than during the first function's cold start.
+from moto.backends import get_backend
+for service in sys.argv[2:]:
+    get_backend(service)
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+class MotoServer:
+    def __init__(self, *, port: int = 0, services: tuple[str, ...] = ("sqs", "sns", "dynamodb", "ssm")) -> None:
+        self.port = port
+        self.services = services
+        self.process: subprocess.Popen[str] | None = None
+        self.endpoint = ""
+
+    def launch(self) -> None:
+        """Starts the process; ``wait`` reads its port (other start-up work can run in between)."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env.update(FAKE_CREDENTIALS)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(self.port), *self.services],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def wait(self) -> str:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # the child prints its port or dies (EOF)
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError("moto server did not start")
+        self.endpoint = f"http://127.0.0.1:{int(line)}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            if process.stdin:
+                process.stdin.close()
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

@@ -1,0 +1,295 @@
+"""The whole local stack in one event loop: moto (its own process), the resources of serverless.yml,
+one container pool per function, the HTTP and WebSocket gateways, the SQS pollers and the schedules.
+Stopping reverses the order: no new requests, pollers drain, containers stop, moto last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from infra.check.config import SERVERLESS, ZAPPA
+from infra.local.config import STAGE, Schedule, StackSpec, load_spec
+from infra.local.events import scheduled_event
+from infra.local.functions import FunctionConfig, FunctionPool
+from infra.local.http_gateway import HttpGateway
+from infra.local.imports import blocked_modules
+from infra.local.logstream import LogStream
+from infra.local.moto_server import FAKE_CREDENTIALS, MotoServer
+from infra.local.pollers import Poller, PollerTarget
+from infra.local.resources import Resources
+from infra.local.scheduler import Timer, run_timer
+from infra.local.ws_gateway import MAX_MESSAGE_BYTES, WsGateway
+from infra.local.zappa_file import zappa_settings_dir
+
+# Zappa's own keep-warm event: builds the Django app in a fresh container and returns.
+_ZAPPA_WARM_EVENT = {
+    "detail-type": "Scheduled Event",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/local-warm-handler.keep_warm_callback"],
+}
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    ws_port: int = 8001
+    serverless_path: Path = SERVERLESS
+    zappa_path: Path = ZAPPA
+    stage: str = STAGE
+    params: dict[str, Any] = field(default_factory=dict)  # overrides of serverless.yml's params
+    schedule_seconds: dict[str, float] = field(default_factory=dict)  # schedule name -> period
+    idle_timeout: float = 600.0  # API Gateway WebSocket: 10 minutes
+    max_connection_seconds: float = 7200.0  # and 2 hours
+    concurrency: int = 4  # containers per function
+    pollers_per_queue: int = 2
+    secrets: dict[str, str] = field(default_factory=dict)  # DJANGO_SECRET_KEY, TICKET_SIGNING_KEY
+    database_url: str = ""
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    http_url: str
+    ws_url: str
+    management_url: str
+    aws_endpoint: str
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+class Stack:
+    def __init__(self, options: StackOptions, *, log: LogStream | None = None) -> None:
+        self.options = options
+        self.log = log or LogStream()
+        self.spec: StackSpec = load_spec(
+            serverless_path=options.serverless_path,
+            zappa_path=options.zappa_path,
+            stage=options.stage,
+            params=options.params,
+        )
+        self.moto = MotoServer()
+        self.pools: dict[str, FunctionPool] = {}
+        self.pollers: list[Poller] = []
+        self.timers: list[Timer] = []
+        self.servers: list[_Server] = []
+        self.stopping = asyncio.Event()
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sqs-poller")
+        self.resources: Resources | None = None
+        self.urls: StackUrls | None = None
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def launch_moto(self) -> None:
+        """Started first: it takes the longest, and the caller can set up Django meanwhile."""
+        self.moto.launch()
+
+    async def start(self) -> StackUrls:
+        if self.moto.process is None:
+            self.moto.launch()
+        http_sock = _listen(self.options.host, self.options.http_port)
+        ws_sock = _listen(self.options.host, self.options.ws_port)
+        http_origin = f"http://{self.options.host}:{http_sock.getsockname()[1]}"
+        ws_origin = f"http://{self.options.host}:{ws_sock.getsockname()[1]}"
+        endpoint = await asyncio.to_thread(self.moto.wait)
+        resources = Resources(spec=self.spec, endpoint=endpoint, ws_origin=ws_origin)
+        self.resources = resources
+        await asyncio.to_thread(self._create_resources, resources, http_origin)
+
+        for name in self.spec.functions:
+            function_config = await asyncio.to_thread(self._function_config, name, resources, endpoint)
+            self.pools[name] = FunctionPool(function_config, self.log)
+        django_pool = self.pools[self.spec.django_function]
+        http = HttpGateway(
+            pool=django_pool,
+            stage=self.spec.stage,
+            api_id=resources.api_id,
+            binary_support=bool(self.spec.zappa.get("binary_support", True)),
+        )
+        ws = WsGateway(
+            pools=self.pools,
+            routes=self.spec.ws_routes,
+            route_response=self.spec.ws_route_response,
+            selection_expression=self.spec.route_selection_expression,
+            stage=self.spec.stage,
+            api_id=resources.api_id,
+            idle_timeout=self.options.idle_timeout,
+            max_connection_seconds=self.options.max_connection_seconds,
+            log=self.log,
+        )
+        self.ws = ws
+        for app, sock in ((http, http_sock), (ws, ws_sock)):
+            config = uvicorn.Config(
+                app,
+                lifespan="off",
+                log_level="warning",
+                access_log=False,
+                ws="websockets-sansio",
+                ws_max_size=MAX_MESSAGE_BYTES,
+                ws_ping_interval=None,  # API Gateway sends no pings; clients keep connections alive
+                timeout_graceful_shutdown=3,
+            )
+            server = _Server(config)
+            self.servers.append(server)
+            self.tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+
+        # Warm one container of the Django function first (the URL must answer soon), then the rest.
+        self.tasks.append(asyncio.create_task(self._warm(django_pool)))
+        for source in self.spec.sqs_sources:
+            if not source.enabled:
+                continue
+            target = PollerTarget(
+                source=source,
+                queue_url=resources.queue_url_for(source.queue),
+                queue_arn=str(resources.value(source.queue)),
+                pool=self.pools[source.function],
+            )
+            for _ in range(self.options.pollers_per_queue):
+                poller = Poller(
+                    target, endpoint=endpoint, region=self.spec.region, executor=self.executor, log=self.log
+                )
+                self.pollers.append(poller)
+                poller.task = asyncio.create_task(poller.run())
+                self.tasks.append(poller.task)
+        for schedule in self.spec.schedules:
+            if schedule.enabled:
+                timer = Timer(schedule, period_override=self.options.schedule_seconds.get(schedule.name))
+                self.timers.append(timer)
+                self.tasks.append(asyncio.create_task(run_timer(timer, self._fire, self.stopping)))
+        for _ in range(500):  # bounded: uvicorn binds at once; 5 s at most
+            if all(server.started for server in self.servers):
+                break
+            await asyncio.sleep(0.01)
+        self.urls = StackUrls(
+            http_url=http_origin,
+            ws_url=f"ws://{ws_origin.split('://', 1)[1]}/{self.spec.stage}",
+            management_url=f"{ws_origin}/{self.spec.stage}",
+            aws_endpoint=endpoint,
+        )
+        return self.urls
+
+    def _create_resources(self, resources: Resources, http_origin: str) -> None:
+        resources.create_all()
+        prefix = str(self.spec.zappa.get("environment_variables", {}).get("SSM_PARAMETER_PREFIX", ""))
+        if prefix:
+            values = {
+                "api-base-url": ("String", http_origin),
+                "database-url": ("SecureString", self.options.database_url),
+            }
+            for name, value in self.options.secrets.items():
+                values[name.lower().replace("_", "-")] = ("SecureString", value)
+            resources.put_operator_parameters(prefix, {k: v for k, v in values.items() if v[1]})
+
+    def _function_config(self, name: str, resources: Resources, endpoint: str) -> FunctionConfig:
+        function = self.spec.functions[name]
+        environment = {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": self.spec.region,
+            "AWS_DEFAULT_REGION": self.spec.region,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        }
+        if name != self.spec.django_function:
+            environment.update({k: str(v) for k, v in resources.value(self.spec.provider_environment).items()})
+        environment.update({k: str(v) for k, v in resources.value(function.environment).items()})
+        extra_paths: tuple[str, ...] = ()
+        blocked: tuple[str, ...] = ()
+        if function.django:
+            # The stage's Django settings (zappa_settings.json's django_settings) for every function
+            # that runs Django: serverless.yml names the Lambda settings, which insist on HTTPS.
+            environment["DJANGO_SETTINGS_MODULE"] = self.spec.django_settings
+        if name == self.spec.django_function:
+            extra_paths = (str(zappa_settings_dir(stage=self.spec.stage, zappa_path=self.options.zappa_path)),)
+        else:
+            requirements = function.code_root / "requirements.txt"
+            blocked = blocked_modules(requirements) if requirements.exists() else ()
+        return FunctionConfig(
+            name=name,
+            handler=function.handler,
+            code_root=function.code_root,
+            timeout=function.timeout,
+            memory=function.memory,
+            environment=environment,
+            extra_paths=extra_paths,
+            blocked_modules=blocked,
+            max_concurrency=self.options.concurrency,
+        )
+
+    async def _warm(self, django_pool: FunctionPool) -> None:
+        try:
+            await django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up")
+            await asyncio.gather(
+                *(pool.warm() for name, pool in self.pools.items() if name != self.spec.django_function)
+            )
+        except Exception as error:  # a function that cannot start is reported, the rest runs on
+            self.log.line("stack", f"warm-up failed: {error}")
+
+    async def _fire(self, schedule: Schedule) -> None:
+        if schedule.input is not None:
+            event: Any = schedule.input
+        else:
+            rule = (
+                schedule.name
+                if not schedule.zappa_function
+                else f"{schedule.name.rsplit('-', 1)[0]}-{schedule.zappa_function}"
+            )
+            event = scheduled_event(rule_name=rule, region=self.spec.region)
+        await self.pools[schedule.function].invoke(
+            event, trigger=f"schedule {schedule.name}", correlation_id=f"schedule:{schedule.name}"
+        )
+
+    def next_firings(self) -> list[tuple[Schedule, str]]:
+        now = time.time()
+        return [
+            (timer.schedule, dt.datetime.fromtimestamp(timer.next_time(now)).strftime("%H:%M:%S"))
+            for timer in self.timers
+        ]
+
+    # --- stop -----------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        for server in self.servers:
+            server.should_exit = True
+        for poller in self.pollers:
+            poller.stopping.set()
+            if not poller.invoking and poller.task is not None:
+                poller.task.cancel()  # waiting in a long poll: nothing to finish
+        if hasattr(self, "ws"):
+            await self.ws.close_all()
+        # Pollers blocked in a long poll return when moto goes; in-flight invocations finish first.
+        pending = [task for task in self.tasks if not task.done()]
+        _done, still = await asyncio.wait(pending, timeout=5) if pending else (set(), set())
+        await asyncio.gather(*(pool.close() for pool in self.pools.values()), return_exceptions=True)
+        await asyncio.to_thread(self.moto.stop)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=5)
+        self.executor.shutdown(wait=False, cancel_futures=True)

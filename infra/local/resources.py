@@ -1,0 +1,210 @@
+"""serverless.yml's resources, created in moto: queues (with their redrive policies), topics and
+subscriptions, tables (with TTL) and SSM parameters, each created when first needed so that
+references decide the order. Types moto cannot usefully emulate here (IAM, alarms, queue policies)
+are listed as skipped, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from infra.local.cfn import ACCOUNT_ID, CfnError, evaluate, localize
+from infra.local.config import StackSpec
+from infra.local.moto_server import FAKE_CREDENTIALS
+
+# Created by serverless itself from the websocket events, not listed under resources.
+WEBSOCKETS_API = "WebsocketsApi"
+_SQS_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
+_SKIPPED_TYPES = (
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Logs::LogGroup",
+)
+
+
+def aws_client(service: str, *, endpoint: str, region: str, config: Config | None = None) -> Any:
+    return boto3.session.Session().client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        config=config,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+
+@dataclass
+class Resources:
+    spec: StackSpec
+    endpoint: str
+    ws_origin: str  # http://127.0.0.1:<port> of the WebSocket gateway
+    api_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    refs: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    created: dict[str, str] = field(default_factory=dict)  # logical id -> type
+    skipped: dict[str, str] = field(default_factory=dict)
+    _creating: set[str] = field(default_factory=set)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:  # a boto3 client costs ~0.1 s to build
+            self._clients[service] = aws_client(service, endpoint=self.endpoint, region=self.spec.region)
+        return self._clients[service]
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    def value(self, node: Any) -> Any:
+        """A config value with its intrinsics evaluated and execute-api URLs made local."""
+        evaluated = evaluate(node, self._lookup, region=self.spec.region, stack_name=f"{self.spec.service}-local")
+        return localize(evaluated, api_id=self.api_id, ws_origin=self.ws_origin)
+
+    def _lookup(self, logical: str, attribute: str | None) -> Any:
+        if logical == WEBSOCKETS_API and attribute is None:
+            return self.api_id
+        if logical not in self.refs:
+            if logical not in self.spec.resources:
+                raise CfnError(f"{logical} is neither a resource of serverless.yml nor emulated locally")
+            self._create(logical)
+        if attribute is None:
+            return self.refs[logical]
+        if (logical, attribute) not in self.attributes:
+            raise CfnError(f"Fn::GetAtt {logical}.{attribute} is not emulated locally")
+        return self.attributes[(logical, attribute)]
+
+    # --- creation -----------------------------------------------------------------------------
+
+    def create_all(self) -> None:
+        for logical in self.spec.resources:
+            if logical not in self.refs:
+                self._create(logical)
+
+    def _create(self, logical: str) -> None:
+        if logical in self._creating:
+            raise CfnError(f"{logical} refers to itself through its references")
+        self._creating.add(logical)
+        resource = self.spec.resources[logical]
+        kind = str(resource.get("Type"))
+        if kind in _SKIPPED_TYPES or kind not in _CREATORS:
+            # Placeholders: a skipped resource is never read by what the local stack runs.
+            self.refs[logical] = f"local-{logical}"
+            self.skipped[logical] = kind
+        else:
+            properties = self.value(resource.get("Properties") or {})
+            _CREATORS[kind](self, logical, properties)
+            self.created[logical] = kind
+        self._creating.discard(logical)
+
+    def queue(self, logical: str, properties: dict[str, Any]) -> None:
+        name = str(properties.get("QueueName") or f"{self.spec.service}-local-{logical}")
+        attributes = {
+            key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
+            for key in _SQS_ATTRIBUTES
+            if key in properties
+        }
+        if "RedrivePolicy" in properties:
+            attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
+        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{self.spec.region}:{ACCOUNT_ID}:{name}"
+        self.refs[logical] = url
+        self.attributes.update({(logical, "Arn"): arn, (logical, "QueueName"): name, (logical, "QueueUrl"): url})
+
+    def topic(self, logical: str, properties: dict[str, Any]) -> None:
+        name = str(properties.get("TopicName") or f"{self.spec.service}-local-{logical}")
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self.refs[logical] = arn
+        self.attributes.update({(logical, "TopicArn"): arn, (logical, "TopicName"): name})
+
+    def subscription(self, logical: str, properties: dict[str, Any]) -> None:
+        attributes = {
+            key: json.dumps(properties[key])
+            if isinstance(properties[key], dict)
+            else str(properties[key]).lower()
+            if isinstance(properties[key], bool)
+            else str(properties[key])
+            for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
+            if key in properties
+        }
+        arn = self.client("sns").subscribe(
+            TopicArn=properties["TopicArn"],
+            Protocol=properties["Protocol"],
+            Endpoint=properties["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        self.refs[logical] = arn
+
+    def table(self, logical: str, properties: dict[str, Any]) -> None:
+        name = str(properties.get("TableName") or f"{self.spec.service}-local-{logical}")
+        request = {
+            key: properties[key]
+            for key in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "StreamSpecification",
+                "ProvisionedThroughput",
+            )
+            if key in properties
+        }
+        request["BillingMode"] = properties.get("BillingMode", "PROVISIONED")
+        if request["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in request:
+            request["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        dynamodb = self.client("dynamodb")
+        description = dynamodb.create_table(TableName=name, **request)["TableDescription"]
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+        self.refs[logical] = name
+        self.attributes[(logical, "Arn")] = description["TableArn"]
+
+    def parameter(self, logical: str, properties: dict[str, Any]) -> None:
+        name = str(properties["Name"])
+        self.client("ssm").put_parameter(
+            Name=name, Type=str(properties.get("Type", "String")), Value=str(properties["Value"]), Overwrite=True
+        )
+        self.refs[logical] = name
+
+    def put_operator_parameters(self, prefix: str, values: dict[str, tuple[str, str]]) -> None:
+        """What an operator puts under the stage's path by hand on AWS (docs/operations.md)."""
+        ssm = self.client("ssm")
+        for name, (kind, value) in values.items():
+            ssm.put_parameter(Name=f"{prefix.rstrip('/')}/{name}", Type=kind, Value=value, Overwrite=True)
+
+    def queue_url_for(self, queue: Any) -> str:
+        """The URL of an SQS event's queue (an ARN or an intrinsic); a queue that only an event names
+        is created, as serverless would expect it to exist."""
+        arn = str(self.value(queue))
+        name = arn.rsplit(":", 1)[-1]
+        for logical, kind in self.created.items():
+            if kind == "AWS::SQS::Queue" and self.attributes[(logical, "QueueName")] == name:
+                return str(self.refs[logical])
+        return str(self.client("sqs").create_queue(QueueName=name)["QueueUrl"])
+
+
+_CREATORS = {
+    "AWS::SQS::Queue": Resources.queue,
+    "AWS::SNS::Topic": Resources.topic,
+    "AWS::SNS::Subscription": Resources.subscription,
+    "AWS::DynamoDB::Table": Resources.table,
+    "AWS::SSM::Parameter": Resources.parameter,
+}

@@ -1,0 +1,69 @@
+"""A user's journey through the running stack: HTTP submit with a token → job events over a real
+WebSocket → the result, and the correlation id followed through the log stream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from infra.local.stack import LocalStack
+from tests.integration.local_stack.client import Api, connect, events_until_terminal, subscribe
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def api(local_stack: LocalStack) -> Api:
+    return Api(local_stack, local_stack.create_token())
+
+
+def _submit_and_follow(
+    api: Api, task: str, params: dict[str, Any], correlation_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def journey() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        ws = await connect(api)
+        try:
+            topics = api.ticket()["topics"]
+            user_topic = next(topic for topic in topics if topic.startswith("user:"))
+            await subscribe(ws, user_topic)  # subscribe first, then submit: no event can be missed
+            status, job = api.call(
+                "POST", "/api/jobs/", {"task": task, "params": params}, correlation_id=correlation_id
+            )
+            assert status == 202, job
+            return job, await events_until_terminal(ws, job["id"])
+        finally:
+            await ws.close()
+
+    return asyncio.run(journey())
+
+
+def test_word_count_result_arrives_over_the_websocket(api: Api, local_stack: LocalStack) -> None:
+    correlation_id = f"it-{uuid.uuid4().hex[:8]}"
+    job, events = _submit_and_follow(api, "word_count", {"text": "to be or not to be"}, correlation_id)
+
+    final = events[-1]
+    assert final["status"] == "succeeded"
+    assert final["result"]["words"] == 6
+    assert {"word": "to", "count": 2} in final["result"]["top"]
+    seqs = [event["seq"] for event in events]
+    assert seqs == sorted(seqs)
+    status, stored = api.call("GET", f"/api/jobs/{job['id']}/")
+    assert status == 200
+    assert stored["status"] == "succeeded"
+    # The correlation id follows the job: HTTP → worker → push, in the one log stream.
+    for function in ("polyglot-local", "worker", "push"):
+        local_stack.wait_for_log(rf"^\S+ {function}\s+\[[^\]]*{correlation_id}[^\]]*\] INVOKE")
+
+
+def test_countdown_reports_progress_then_succeeds(api: Api) -> None:
+    _, events = _submit_and_follow(api, "countdown", {"seconds": 2}, f"it-{uuid.uuid4().hex[:8]}")
+
+    assert events[-1]["status"] == "succeeded"
+    assert events[-1]["result"]["counted_seconds"] == 2
+    progress = [event["progress"] for event in events if event["type"] == "job.progress"]
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
+    assert any(0 < value < 100 for value in progress)
