@@ -49,6 +49,9 @@ class MotoServer:
             stdout=subprocess.PIPE,
             text=True,
             env=env,
+            # Its own session: Ctrl-C reaches the stack, which stops moto last (functions may
+            # still be calling it while they finish).
+            start_new_session=True,
         )
 
     def wait(self) -> str:
