@@ -1,0 +1,74 @@
+"""``make run`` from a fresh clone, with nothing but the README: the committed tree, cloned, runs
+``python -m infra.local`` (what ``make run`` runs once installed) on free ports; the printed URL
+answers /api/health/; Ctrl-C (SIGINT to the process group, as a terminal sends it) stops the whole
+tree and the command exits 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from infra.check.config import REPO
+
+pytestmark = pytest.mark.slow
+START_SECONDS = 120.0
+
+
+def _clone(target: Path) -> Path:
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(target)], check=True, timeout=120)
+    # "After installation": the venv `make` would build from requirements/, shared rather than rebuilt.
+    (target / ".venv").symlink_to(REPO / ".venv")
+    return target
+
+
+def _port_open(url: str) -> bool:
+    host, port = url.split("://", 1)[1].split("/", 1)[0].split(":")
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
+    clone = _clone(tmp_path / "clone")
+    assert "make run" in (clone / "README.md").read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "SSM_", "DATABASE_"))}
+    env.update({"LOCAL_HTTP_PORT": "0", "LOCAL_WS_PORT": "0"})
+    output = tmp_path / "run.log"
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            [str(clone / ".venv" / "bin" / "python"), "-m", "infra.local"],
+            cwd=clone, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        url = None
+        deadline = time.monotonic() + START_SECONDS
+        while url is None and time.monotonic() < deadline and process.poll() is None:
+            match = re.search(r"Stack URL:\s+(http://\S+?)/?\s", output.read_text())
+            url = match.group(1) if match else None
+            time.sleep(0.1)
+        assert url, output.read_text()
+        with urllib.request.urlopen(f"{url}/api/health/", timeout=60) as response:
+            assert response.status == 200
+            assert json.loads(response.read()) == {"status": "ok"}
+        moto = re.search(r"AWS \(moto\):\s+(\S+)", output.read_text())
+        assert moto
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the group of the process we started
+        code = process.wait(timeout=60)
+    log = output.read_text()
+    assert code == 0, log
+    assert "stopped" in log
+    assert "Traceback" not in log
+    # The whole tree stopped: moto's port no longer answers.
+    assert not _port_open(moto.group(1))
+    assert (clone / ".local" / "db.sqlite3").exists()
