@@ -11,3 +11,7 @@ from django_app.config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # One test database per run, so two runs on one server (a developer's and CI's) never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_polyglot_{os.getpid()}"}  # noqa: F405
