@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,18 @@ from rest_framework.views import APIView
 from django_app.accounts.authentication import authenticated_user
 from django_app.accounts.tickets import grant_mint, ticket_decode, ticket_mint, ticket_redeem
 from django_app.accounts.tokens import api_token_find
+from django_app.config.errors import ApiError
 from django_app.jobs.selectors import job_ids_owned
+
+
+def _owned_job_ids(request: Request, serializer: type[serializers.Serializer], user_id: int) -> list[uuid.UUID]:
+    """The ``jobs`` the body asks for, all owned by the caller; one foreign or unknown id → 404."""
+    body = serializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    asked = set(body.validated_data["jobs"])
+    if job_ids_owned(owner_id=user_id, job_ids=asked) != asked:
+        raise ApiError(status_code=404, code="not_found", message="Some of those jobs do not exist.")
+    return sorted(asked, key=str)
 
 
 class TicketRequestSerializer(serializers.Serializer):
@@ -39,16 +51,9 @@ class TicketCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        body = TicketRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        asked = set(body.validated_data["jobs"])
-        owned = job_ids_owned(owner_id=authenticated_user(request).pk, job_ids=asked)
-        if owned != asked:
-            return Response(
-                {"error": {"code": "not_found", "message": "Some of those jobs do not exist."}},
-                status=status.HTTP_404_NOT_FOUND,
-            )
-        ticket, claims = ticket_mint(user_id=authenticated_user(request).pk, job_ids=sorted(owned, key=str))
+        user_id = authenticated_user(request).pk
+        job_ids = _owned_job_ids(request, TicketRequestSerializer, user_id)
+        ticket, claims = ticket_mint(user_id=user_id, job_ids=job_ids)
         return Response(
             {
                 "ticket": ticket,
@@ -81,16 +86,8 @@ class GrantCreateApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        body = GrantRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        asked = set(body.validated_data["jobs"])
         user_id = authenticated_user(request).pk
-        if job_ids_owned(owner_id=user_id, job_ids=asked) != asked:
-            return Response(
-                {"error": {"code": "not_found", "message": "Some of those jobs do not exist."}},
-                status=status.HTTP_404_NOT_FOUND,
-            )
-        grant, claims = grant_mint(user_id=user_id, job_ids=sorted(asked, key=str))
+        grant, claims = grant_mint(user_id=user_id, job_ids=_owned_job_ids(request, GrantRequestSerializer, user_id))
         return Response(
             {"grant": grant, "expires_in": claims.exp - claims.iat, "topics": claims.topics},
             status=status.HTTP_201_CREATED,
