@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from contracts.job_message import JobMessage
 from django_app.jobs.conf import WorkerConf
+from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
 from django_app.jobs.services import (
@@ -78,10 +79,13 @@ def job_execute(
     sink: EventSink,
     conf: WorkerConf,
     lambda_remaining: Callable[[], float] | None = None,
+    known_job: Job | None = None,
 ) -> Execution:
     """Claims and runs the job of ``message``. Raises ``PoisonMessage`` for an unknown job and lets
     database connectivity errors (``OperationalError``, ``InterfaceError``) propagate to the caller."""
-    claim = job_claim(job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink)
+    claim = job_claim(
+        job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink, known=known_job
+    )
     job = claim.job
     if claim.outcome != "claimed":
         logger.info("job %s not run: %s (status %s)", job.pk, claim.outcome, job.status)

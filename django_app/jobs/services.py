@@ -196,14 +196,22 @@ def _job_transition(
 
 
 def job_claim(
-    *, job_id: uuid.UUID, task_name: str, lease_seconds: int, sink: EventSink, now: dt.datetime | None = None
+    *,
+    job_id: uuid.UUID,
+    task_name: str,
+    lease_seconds: int,
+    sink: EventSink,
+    now: dt.datetime | None = None,
+    known: Job | None = None,
 ) -> Claim:
     """Takes a job for one attempt: queued → running, or running with an expired lease → running.
 
+    ``known`` is the row as read earlier (the worker reads a whole batch's jobs in one query). It
+    may be stale: the claim is a compare-and-swap on ``seq``, so a stale row only costs a re-read.
     Raises ``PoisonMessage`` for an unknown job or a message naming another task than the job's.
     Any other outcome than ``claimed`` means the caller must not run the task (and may acknowledge).
     """
-    job = Job.objects.filter(pk=job_id).first()
+    job = known if known is not None and known.pk == job_id else Job.objects.filter(pk=job_id).first()
     for _ in range(_TRANSITION_TRIES):
         if job is None:
             raise PoisonMessage("unknown_job", f"no job {job_id}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,6 +19,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 
 from django_app.jobs.conf import WorkerConf, worker_conf
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, job_execute
+from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
 from django_app.jobs.registry import task_get
 from django_app.jobs.worker_types import PoisonMessage
@@ -55,6 +57,27 @@ class BatchRun:
         # waiting for its own connect timeout.
         self.database_down = False
         self.outcomes: dict[str, str] = {}
+        # The batch's jobs, read in one query before the first record runs (see prefetch).
+        self.prefetched: dict[uuid.UUID, Job] | None = None
+
+    def prefetch(self, records: list[dict[str, Any]]) -> None:
+        """Reads every job the batch names in one round trip instead of one per record.
+
+        A row read here may be stale when its record's turn comes (a cancel, another delivery):
+        the claim compares ``seq`` and re-reads on a mismatch, so staleness costs a query, never
+        a wrong decision. Unparseable records are left to their own handling (poison).
+        """
+        ids = set()
+        for record in records:
+            try:
+                ids.add(job_message_parse(body=record.get("body", "")).job_id)
+            except PoisonMessage:
+                continue
+        try:
+            close_old_connections()
+            self.prefetched = {job.pk: job for job in Job.objects.filter(pk__in=ids)} if ids else {}
+        except (OperationalError, InterfaceError):
+            self.prefetched = {}  # each record meets the outage itself and reports it
 
     def remaining_seconds(self) -> float:
         getter = getattr(self.context, "get_remaining_time_in_millis", None)
@@ -103,6 +126,7 @@ class BatchRun:
                 sink=self.outbox,
                 conf=self.conf,
                 lambda_remaining=self.remaining_seconds,
+                known_job=(self.prefetched or {}).pop(message.job_id, None),
             )
         except PoisonMessage as poison:
             logger.error(
@@ -143,6 +167,7 @@ def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
     # raise_on_entire_batch_failure=False: a batch where every record failed must still report every
     # id (Powertools would otherwise raise, and Lambda would retry the whole batch, acknowledged or not).
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    run.prefetch(list(event.get("Records") or []))
     try:
         response: dict[str, Any] = dict(
             process_partial_response(event=event, record_handler=run.record_handle, processor=processor)
