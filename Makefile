@@ -19,7 +19,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-test: $(STAMP) lint test-sqlite test-postgres
+test: $(STAMP) $(NODE_STAMP) lint test-sqlite test-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
