@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main() -> int:
     args = _parser().parse_args()
+    from infra.local.moto_server import MotoServer
+
+    moto = MotoServer()
+    moto.launch()  # the slowest part (moto imports for seconds) starts first, in its own process
     from infra.local.logstream import LogStream
     from infra.local.orchestrator import Stack, StackOptions
     from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, local_secrets, prepare_django
@@ -62,8 +66,8 @@ def main() -> int:
             database_url=database_url,
         ),
         log=log,
+        moto=moto,
     )
-    stack.launch_moto()  # the slowest part starts first, in its own process
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = stack.spec.django_settings  # the functions' settings
     prepare_django()

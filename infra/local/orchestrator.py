@@ -82,7 +82,7 @@ class _Server(uvicorn.Server):
 
 
 class Stack:
-    def __init__(self, options: StackOptions, *, log: LogStream | None = None) -> None:
+    def __init__(self, options: StackOptions, *, log: LogStream | None = None, moto: MotoServer | None = None) -> None:
         self.options = options
         self.log = log or LogStream()
         self.spec: StackSpec = load_spec(
@@ -91,7 +91,7 @@ class Stack:
             stage=options.stage,
             params=options.params,
         )
-        self.moto = MotoServer()
+        self.moto = moto or MotoServer()
         self.pools: dict[str, FunctionPool] = {}
         self.pollers: list[Poller] = []
         self.timers: list[Timer] = []
@@ -103,10 +103,6 @@ class Stack:
         self.urls: StackUrls | None = None
 
     # --- start ----------------------------------------------------------------------------------
-
-    def launch_moto(self) -> None:
-        """Started first: it takes the longest, and the caller can set up Django meanwhile."""
-        self.moto.launch()
 
     async def start(self) -> StackUrls:
         if self.moto.process is None:

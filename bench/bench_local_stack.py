@@ -1,0 +1,232 @@
+"""The local stack end to end, as ``make run`` runs it: jobs submitted over HTTP with a token, their
+terminal events received over a real WebSocket, 100 jobs in flight at once, and ``make run``'s
+start-up until the URL answers.
+
+The job is a near no-op (``word_count`` of one word: the product has no no-op task, and the task
+registry lives in Django). Per job, the hops come from the client's clock and the events' ``at``
+(the worker's clock, same machine):
+
+- HTTP: submit → 202 (the Django function through Zappa: insert, SendMessage);
+- queue → worker: submit → the ``job.running`` event's ``at`` (SQS, the poller, a container, the claim);
+- worker: ``job.running`` → ``job.succeeded`` ``at`` (the task and the finishing UPDATE);
+- topic → push → client: the terminal ``at`` → the frame received (PublishBatch, SNS → push queue,
+  the push poller, the push function, the management API, the socket); the push function's own
+  median duration, from the stack's log stream, is shown inside it.
+
+``python -m bench local_stack``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from infra.local.stack import LocalStack
+
+TITLE = "Local stack: submit → terminal event over the WebSocket (100 jobs in flight), and make run start-up"
+REPO = Path(__file__).resolve().parents[1]
+IN_FLIGHT = 100
+ROUNDS = 3
+TARGET_P50_MS = 50.0
+TARGET_P99_MS = 200.0
+TARGET_START_SECONDS = 5.0
+START_RUNS = 3
+SINGLE_JOBS = 20
+CONCURRENCY = 4  # containers per function, the stack's default
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def _at(event: dict[str, Any]) -> float:
+    return dt.datetime.fromisoformat(str(event["at"]).replace("Z", "+00:00")).timestamp()
+
+
+def _post(url: str, token: str, body: dict[str, Any], correlation_id: str) -> tuple[float, float, dict[str, Any]]:
+    request = urllib.request.Request(
+        url,
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "X-Correlation-Id": correlation_id,
+        },
+    )
+    started = time.time()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        answer = json.loads(response.read())
+    return started, time.time(), answer
+
+
+async def _round(stack: LocalStack, token: str, count: int, pool: ThreadPoolExecutor) -> list[dict[str, float]]:
+    _, _, ticket = _post(f"{stack.http_url}/api/ws/tickets/", token, {"jobs": []}, "bench-ticket")
+    topic = next(t for t in ticket["topics"] if t.startswith("user:"))
+    async with websockets.connect(f"{ticket['websocket_url']}?ticket={ticket['ticket']}", max_size=None) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "topic": topic}))
+        for _ in range(10):
+            if json.loads(await asyncio.wait_for(ws.recv(), 60)).get("type") == "subscribed":
+                break
+        loop = asyncio.get_running_loop()
+        submits = [
+            loop.run_in_executor(
+                pool, _post, f"{stack.http_url}/api/jobs/", token,
+                {"task": "word_count", "params": {"text": "x"}}, f"bench-{uuid.uuid4().hex[:8]}",
+            )
+            for _ in range(count)
+        ]  # fmt: skip
+        running: dict[str, float] = {}
+        done: dict[str, tuple[float, float]] = {}  # job id -> (terminal at, received)
+
+        async def receive() -> None:
+            for _ in range(count * 20):  # bounded: a few events per job
+                if len(done) >= count:
+                    return
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
+                event = frame.get("event") or {}
+                if event.get("status") == "running" and event["job_id"] not in running:
+                    running[event["job_id"]] = _at(event)
+                if event.get("status") in ("succeeded", "failed"):
+                    done.setdefault(event["job_id"], (_at(event), time.time()))
+
+        receiver = asyncio.create_task(receive())
+        answers = await asyncio.gather(*submits)
+        await receiver
+    jobs = []
+    for started, answered, job in answers:
+        terminal_at, received = done[job["id"]]
+        claimed = running.get(job["id"], terminal_at)
+        jobs.append(
+            {
+                "total": (received - started) * 1000,
+                "http": (answered - started) * 1000,
+                "queue_worker": (claimed - started) * 1000,
+                "worker": (terminal_at - claimed) * 1000,
+                "push_client": (received - terminal_at) * 1000,
+            }
+        )
+    return jobs
+
+
+def _push_durations(logs: str) -> list[float]:
+    return [float(m.group(1)) for m in re.finditer(r"push .*INVOKE sqs \S+ \(\d+ records\) ok ([\d.]+) ms", logs)]
+
+
+def end_to_end() -> tuple[list[dict[str, float]], list[float], list[dict[str, float]]]:
+    """(100 in flight: jobs, push durations), and one job at a time: the hops without queueing."""
+    with LocalStack(concurrency=CONCURRENCY) as stack:
+        token = stack.create_token(name="bench")
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+            asyncio.run(_round(stack, token, 20, pool))  # warm: every function has containers
+            single: list[dict[str, float]] = []
+            for _ in range(SINGLE_JOBS):
+                single += asyncio.run(_round(stack, token, 1, pool))
+            logs_before = len(stack.logs())
+            jobs: list[dict[str, float]] = []
+            for _ in range(ROUNDS):
+                jobs += asyncio.run(_round(stack, token, IN_FLIGHT, pool))
+        return jobs, _push_durations(stack.logs()[logs_before:]), single
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_up() -> list[float]:
+    """``python -m infra.local`` (what ``make run`` runs once installed) until /api/health/ answers."""
+    times = []
+    for _ in range(START_RUNS):
+        with tempfile.TemporaryDirectory() as state:
+            port = _free_port()
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "SSM_", "DATABASE_"))}
+            started = time.monotonic()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "infra.local", "--http-port", str(port), "--ws-port", "0", "--state-dir", state],
+                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            try:
+                for _ in range(6000):  # bounded: 60 s
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/", timeout=5) as response:
+                            if response.status == 200:
+                                break
+                    except OSError:
+                        time.sleep(0.01)
+                times.append(time.monotonic() - started)
+            finally:
+                os.killpg(process.pid, signal.SIGINT)
+                process.wait(timeout=60)
+    return times
+
+
+def run() -> str:
+    starts = start_up()
+    jobs, push, single = end_to_end()
+    total = [job["total"] for job in jobs]
+    p50, p99 = _percentile(total, 0.5), _percentile(total, 0.99)
+    start = statistics.median(starts)
+    rows = [
+        ("HTTP: submit → 202 (Django via Zappa)", "http"),
+        ("queue → worker claims the job", "queue_worker"),
+        ("worker: running → succeeded", "worker"),
+        ("topic → push queue → push → client", "push_client"),
+    ]
+    lines = [
+        f"{len(jobs)} jobs ({ROUNDS} rounds of {IN_FLIGHT} submitted at once, one WebSocket subscribed to the user's "
+        f"topic), SQLite, {CONCURRENCY} containers per function at most; then {SINGLE_JOBS} jobs one at a time.",
+        "",
+        f"| | {IN_FLIGHT} in flight: p50 | p99 | one at a time: p50 | p99 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+
+    def row(label: str, key: str) -> str:
+        many, one = [job[key] for job in jobs], [job[key] for job in single]
+        return (
+            f"| {label} | {_percentile(many, 0.5):.0f} ms | {_percentile(many, 0.99):.0f} ms "
+            f"| {_percentile(one, 0.5):.0f} ms | {_percentile(one, 0.99):.0f} ms |"
+        )
+
+    lines.append(row("**submit → terminal event received**", "total"))
+    lines += [row(label, key) for label, key in rows]
+    if push:
+        lines.append(
+            f"| (inside it: the push function, per batch) | {_percentile(push, 0.5):.0f} ms "
+            f"| {_percentile(push, 0.99):.0f} ms | | |"
+        )
+    lines += [
+        "",
+        f"Targets ({IN_FLIGHT} in flight) p50 ≤ {TARGET_P50_MS:.0f} ms: "
+        f"**{'met' if p50 <= TARGET_P50_MS else 'missed'}**; "
+        f"p99 ≤ {TARGET_P99_MS:.0f} ms: **{'met' if p99 <= TARGET_P99_MS else 'missed'}** "
+        "(AWS publishes SQS → Lambda alone at p50 16 ms, p99 105 ms).",
+        "",
+        f"`make run` start-up (installed; `python -m infra.local` until `/api/health/` answers), median of "
+        f"{START_RUNS}: **{start:.1f} s** (runs: {', '.join(f'{s:.1f}' for s in starts)} s); target ≤ "
+        f"{TARGET_START_SECONDS:.0f} s: **{'met' if start <= TARGET_START_SECONDS else 'missed'}**.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())
