@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main() -> int:
     args = _parser().parse_args()
-    from infra.local.moto_server import MotoServer
+    from infra.local.moto_server import MotoServer, free_port
 
-    moto = MotoServer()
+    moto = MotoServer(port=free_port())
     moto.launch()  # the slowest part (moto imports for seconds) starts first, in its own process
     from infra.local.logstream import LogStream
     from infra.local.orchestrator import Stack, StackOptions
@@ -70,7 +70,6 @@ def main() -> int:
     )
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = stack.spec.django_settings  # the functions' settings
-    prepare_django()
 
     async def serve() -> int:
         stopped = asyncio.Event()
@@ -78,7 +77,7 @@ def main() -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         try:
-            urls = await stack.start()
+            urls = await stack.start(setup=asyncio.to_thread(prepare_django))
         except BaseException:
             await stack.stop()
             raise

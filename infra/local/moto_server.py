@@ -6,6 +6,7 @@ The child prints its port, then serves until its stdin closes: it cannot outlive
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -36,8 +37,10 @@ class MotoServer:
     def __init__(self, *, port: int = 0, services: tuple[str, ...] = ("sqs", "sns", "dynamodb", "ssm")) -> None:
         self.port = port
         self.services = services
+        self._ready = False
         self.process: subprocess.Popen[str] | None = None
-        self.endpoint = ""
+        # Known before moto answers when the port is chosen up front.
+        self.endpoint = f"http://127.0.0.1:{port}" if port else ""
 
     def launch(self) -> None:
         """Starts the process; ``wait`` reads its port (other start-up work can run in between)."""
@@ -62,16 +65,25 @@ class MotoServer:
             self.stop()
             raise RuntimeError("moto server did not start")
         self.endpoint = f"http://127.0.0.1:{int(line)}"
+        self._ready = True
         return self.endpoint
 
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is None:
             return
+        # Its state dies with it anyway: no graceful shutdown (werkzeug's takes ~1 s).
+        process.terminate()
         try:
-            if process.stdin:
-                process.stdin.close()
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+        if process.stdin:
+            process.stdin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import socket
 import time
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ class Stack:
             stage=options.stage,
             params=options.params,
         )
+        self.created = time.monotonic()
         self.moto = moto or MotoServer()
         self.pools: dict[str, FunctionPool] = {}
         self.pollers: list[Poller] = []
@@ -98,27 +100,42 @@ class Stack:
         self.servers: list[_Server] = []
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[Any]] = []
+        self.warming: list[asyncio.Task[Any]] = []
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sqs-poller")
         self.resources: Resources | None = None
         self.urls: StackUrls | None = None
 
     # --- start ----------------------------------------------------------------------------------
 
-    async def start(self) -> StackUrls:
+    async def start(self, *, setup: Awaitable[None] | None = None) -> StackUrls:
+        """``setup`` (migrations, the demo user) runs meanwhile; requests are accepted once it and
+        the Django function's first container are ready (until then they wait in the backlog)."""
         if self.moto.process is None:
             self.moto.launch()
         http_sock = _listen(self.options.host, self.options.http_port)
         ws_sock = _listen(self.options.host, self.options.ws_port)
         http_origin = f"http://{self.options.host}:{http_sock.getsockname()[1]}"
         ws_origin = f"http://{self.options.host}:{ws_sock.getsockname()[1]}"
-        endpoint = await asyncio.to_thread(self.moto.wait)
+        # With moto's port chosen up front, the Django function's first container (it needs no
+        # resource, only the endpoint) boots while moto is still importing.
+        endpoint = self.moto.endpoint or await asyncio.to_thread(self.moto.wait)
         resources = Resources(spec=self.spec, endpoint=endpoint, ws_origin=ws_origin)
         self.resources = resources
+        django_name = self.spec.django_function
+        django_config = await asyncio.to_thread(self._function_config, django_name, resources, endpoint)
+        self.pools[django_name] = FunctionPool(django_config, self.log)
+        booting = asyncio.create_task(self.pools[django_name].warm())
+        self.warming.append(booting)
+        await asyncio.to_thread(self.moto.wait)
+        self.phase("moto ready")
         await asyncio.to_thread(self._create_resources, resources, http_origin)
+        skipped = ", ".join(sorted(set(resources.skipped.values()))) or "none"
+        self.phase(f"{len(resources.created)} resources created; not emulated: {skipped}")
 
         for name in self.spec.functions:
-            function_config = await asyncio.to_thread(self._function_config, name, resources, endpoint)
-            self.pools[name] = FunctionPool(function_config, self.log)
+            if name != django_name:
+                function_config = await asyncio.to_thread(self._function_config, name, resources, endpoint)
+                self.pools[name] = FunctionPool(function_config, self.log)
         django_pool = self.pools[self.spec.django_function]
         http = HttpGateway(
             pool=django_pool,
@@ -138,6 +155,12 @@ class Stack:
             log=self.log,
         )
         self.ws = ws
+        await booting
+        await asyncio.gather(
+            *([setup] if setup is not None else []),
+            django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up"),
+        )
+        self.phase("Django function warm")
         for app, sock in ((http, http_sock), (ws, ws_sock)):
             config = uvicorn.Config(
                 app,
@@ -153,8 +176,9 @@ class Stack:
             self.servers.append(server)
             self.tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
 
-        # Warm one container of the Django function first (the URL must answer soon), then the rest.
-        self.tasks.append(asyncio.create_task(self._warm(django_pool)))
+        # The other functions' first containers, in the background.
+        self.warming.append(asyncio.create_task(self._warm()))
+        self.tasks += self.warming
         for source in self.spec.sqs_sources:
             if not source.enabled:
                 continue
@@ -237,9 +261,11 @@ class Stack:
             max_concurrency=self.options.concurrency,
         )
 
-    async def _warm(self, django_pool: FunctionPool) -> None:
+    def phase(self, what: str) -> None:
+        self.log.line("stack", f"{what} ({time.monotonic() - self.created:.1f} s)")
+
+    async def _warm(self) -> None:
         try:
-            await django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up")
             await asyncio.gather(
                 *(pool.warm() for name, pool in self.pools.items() if name != self.spec.django_function)
             )
@@ -279,7 +305,9 @@ class Stack:
                 poller.task.cancel()  # waiting in a long poll: nothing to finish
         if hasattr(self, "ws"):
             await self.ws.close_all()
-        # Pollers blocked in a long poll return when moto goes; in-flight invocations finish first.
+        # Warming containers has nothing to finish; in-flight invocations do, within 5 s.
+        for task in self.warming:
+            task.cancel()
         pending = [task for task in self.tasks if not task.done()]
         _done, still = await asyncio.wait(pending, timeout=5) if pending else (set(), set())
         await asyncio.gather(*(pool.close() for pool in self.pools.values()), return_exceptions=True)
