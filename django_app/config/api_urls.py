@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from django_app.accounts import apis as account_apis
 from django_app.accounts import schema as _schema  # noqa: F401 - registers the bearer scheme
@@ -19,5 +19,5 @@ urlpatterns = [
     path("ws/grants/", account_apis.GrantCreateApi.as_view(), name="ws-grant"),
     path("auth/introspect/", account_apis.IntrospectApi.as_view(), name="introspect"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -48,3 +48,24 @@ def test_submit_shows_the_job_and_lists_it(page: Any, live_server: Any, user: An
     job = Job.objects.get()
     assert page.locator(f"#job-{job.id} .status").inner_text() == "queued"
     screenshot(page, "page-django-only")
+
+
+def test_page_and_admin_run_under_the_content_security_policy(
+    page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill("root-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+    for path in ["/admin/jobs/job/", "/admin/accounts/apitoken/add/", "/"]:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+    assert page.locator("#submit-form").is_visible()
+    assert violations == []

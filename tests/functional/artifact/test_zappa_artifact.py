@@ -109,6 +109,8 @@ def test_artifact_answers_api_gateway_events(
 
     assert rest_health["statusCode"] == 200, answered["log"]
     assert json.loads(rest_health["body"]) == {"status": "ok"}
+    assert rest_health["headers"]["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "frame-ancestors 'none'" in rest_health["headers"]["Content-Security-Policy"]
     assert http_health["statusCode"] == 200
     assert json.loads(http_health["body"]) == {"status": "ok"}
 
