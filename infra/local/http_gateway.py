@@ -95,11 +95,13 @@ class HttpGateway:
             return
         out_headers: list[tuple[bytes, bytes]] = []
         multi = result.get("multiValueHeaders") or {}
+        # Values are trimmed as API Gateway trims them: Zappa passes Django's Set-Cookie values on
+        # with a leading space, which strict HTTP servers refuse.
         for name, values in multi.items():
-            out_headers += [(name.lower().encode(), str(value).encode("latin-1")) for value in values]
+            out_headers += [(name.lower().encode(), str(value).strip().encode("latin-1")) for value in values]
         for name, value in (result.get("headers") or {}).items():
             if name not in multi:
-                out_headers.append((name.lower().encode(), str(value).encode("latin-1")))
+                out_headers.append((name.lower().encode(), str(value).strip().encode("latin-1")))
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         await _respond(send, int(result["statusCode"]), payload, out_headers)

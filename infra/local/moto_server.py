@@ -19,8 +19,8 @@ server.start()
 # moto imports a service's backend on its first request (SSM's takes seconds): import them now,
 # while the parent sets up Django, rather than during the first function's cold start.
 from moto.backends import get_backend
-for service in sys.argv[2:]:
-    get_backend(service)
+for service in sys.argv[3:]:
+    get_backend(service)["123456789012"][sys.argv[2]]  # moto's default account, the stack's region
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
 server.stop()
@@ -34,8 +34,11 @@ FAKE_CREDENTIALS = {
 
 
 class MotoServer:
-    def __init__(self, *, port: int = 0, services: tuple[str, ...] = ("sqs", "sns", "dynamodb", "ssm")) -> None:
+    def __init__(
+        self, *, port: int = 0, region: str = "us-east-1", services: tuple[str, ...] = ("sqs", "sns", "dynamodb", "ssm")
+    ) -> None:
         self.port = port
+        self.region = region
         self.services = services
         self._ready = False
         self.process: subprocess.Popen[str] | None = None
@@ -47,7 +50,7 @@ class MotoServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(FAKE_CREDENTIALS)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(self.port), *self.services],
+            [sys.executable, "-c", _CHILD, str(self.port), self.region, *self.services],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -276,11 +276,8 @@ class Stack:
         if schedule.input is not None:
             event: Any = schedule.input
         else:
-            rule = (
-                schedule.name
-                if not schedule.zappa_function
-                else f"{schedule.name.rsplit('-', 1)[0]}-{schedule.zappa_function}"
-            )
+            # Zappa's handler takes the function to run from the rule name's last "-" part.
+            rule = f"{schedule.function}-{schedule.zappa_function}" if schedule.zappa_function else schedule.name
             event = scheduled_event(rule_name=rule, region=self.spec.region)
         await self.pools[schedule.function].invoke(
             event, trigger=f"schedule {schedule.name}", correlation_id=f"schedule:{schedule.name}"

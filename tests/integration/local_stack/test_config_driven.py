@@ -15,13 +15,16 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.check.config import SERVERLESS
+from infra.check.config import SERVERLESS, ZAPPA
 from infra.local.stack import LocalStack
 from tests.integration.local_stack.client import WAIT_SECONDS, Api, connect
 
 pytestmark = pytest.mark.slow
 
 SWEEP = "polyglot-local-sweep"
+# A Zappa schedule (an `events` entry of the stage): Zappa's own keep-warm function, run by its handler.
+ZAPPA_EVENT = {"function": "zappa.handler.keep_warm_callback", "expression": "rate(5 minutes)"}
+ZAPPA_SCHEDULE = "polyglot-local-zappa.handler.keep_warm_callback"
 BATCH = 3
 
 
@@ -37,6 +40,9 @@ def _tuned_copy(folder: Path) -> Path:
     text = text.replace(ping_route, "")
     copy = folder / "serverless.yml"
     copy.write_text(text)
+    zappa = json.loads(ZAPPA.read_text())
+    zappa["local"]["events"] = [ZAPPA_EVENT]
+    (folder / "zappa_settings.json").write_text(json.dumps(zappa, indent=4))
     # The copy must still be the same stack otherwise (handlers resolve from the copy's folder).
     for module in (".lambda",):
         (folder / module).symlink_to(SERVERLESS.parent / module)
@@ -48,8 +54,9 @@ def tuned_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     folder = tmp_path_factory.mktemp("tuned")
     with LocalStack(
         serverless_path=_tuned_copy(folder),
+        zappa_path=folder / "zappa_settings.json",
         params={"pushVisibilityTimeout": 1},
-        schedule_seconds={SWEEP: 1},
+        schedule_seconds={SWEEP: 1, ZAPPA_SCHEDULE: 1},
     ) as stack:
         yield stack
 
@@ -92,6 +99,12 @@ def test_a_poison_event_reaches_the_push_dlq(tuned_stack: LocalStack) -> None:
 def test_shortened_schedule_fires_with_its_input(tuned_stack: LocalStack) -> None:
     lines = tuned_stack.wait_for_log(rf"worker .*INVOKE schedule {SWEEP} ok", count=2)
     assert len(lines) >= 2
+
+
+def test_zappa_events_fire_through_zappas_handler(tuned_stack: LocalStack) -> None:
+    lines = tuned_stack.wait_for_log(rf"polyglot-local .*INVOKE schedule {re.escape(ZAPPA_SCHEDULE)} ok", count=2)
+    assert len(lines) >= 2
+    assert f"{ZAPPA_SCHEDULE} {ZAPPA_EVENT['expression']} -> polyglot-local" in tuned_stack.logs()
 
 
 def test_a_removed_route_falls_back_to_default(tuned_stack: LocalStack) -> None:
