@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="WebSocket idle timeout (s)")
     parser.add_argument("--max-connection-seconds", type=float, default=7200.0, help="WebSocket maximum lifetime (s)")
     parser.add_argument("--concurrency", type=int, default=4, help="containers per function at most")
+    parser.add_argument("--pollers", type=int, default=2, help="concurrent batches per SQS event source")
     parser.add_argument("--ready-file", type=Path, help="write the URLs here as JSON once the stack answers")
     return parser
 
@@ -62,6 +63,7 @@ def main() -> int:
             idle_timeout=args.idle_timeout,
             max_connection_seconds=args.max_connection_seconds,
             concurrency=args.concurrency,
+            pollers_per_queue=args.pollers,
             secrets=local_secrets(),
             database_url=database_url,
         ),

@@ -45,6 +45,7 @@ class LocalStack:
         idle_timeout: float | None = None,
         max_connection_seconds: float | None = None,
         concurrency: int | None = None,
+        pollers: int | None = None,
         database_url: str | None = None,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="local-stack-") if state_dir is None else None
@@ -65,6 +66,7 @@ class LocalStack:
             ("--idle-timeout", idle_timeout),
             ("--max-connection-seconds", max_connection_seconds),
             ("--concurrency", concurrency),
+            ("--pollers", pollers),
         ):
             if value is not None:
                 self.command += [flag, str(value)]
