@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from infra.local.events import rest_v1_event
 from infra.local.functions import FunctionPool
@@ -62,8 +63,6 @@ class HttpGateway:
             for part in scope.get("query_string", b"").decode("latin-1").split("&")
             if part
         ]
-        from urllib.parse import unquote_plus
-
         event = rest_v1_event(
             method=scope["method"],
             path=scope["path"],
@@ -79,7 +78,9 @@ class HttpGateway:
             api_id=self.api_id,
             binary_support=self.binary_support,
         )
-        correlation = dict((name.lower(), value) for name, value in headers).get(CORRELATION_HEADER, "")
+        # The client's X-Correlation-Id (Django stores it on the job), else API Gateway's request id.
+        correlation = {name.lower(): value for name, value in headers}.get(CORRELATION_HEADER, "")
+        correlation = correlation or f"req:{event['requestContext']['requestId']}"
         trigger = f"http {scope['method']} {scope['path']}"
         try:
             invocation = await asyncio.wait_for(
