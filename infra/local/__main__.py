@@ -45,7 +45,7 @@ def main() -> int:
     moto = MotoServer(port=free_port())
     moto.launch()  # the slowest part (moto imports for seconds) starts first, in its own process
     from infra.local.logstream import LogStream
-    from infra.local.orchestrator import Stack, StackOptions
+    from infra.local.orchestrator import PortInUse, Stack, StackOptions
     from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, local_secrets, prepare_django
 
     args.state_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def main() -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         try:
-            urls = await stack.start(setup=asyncio.to_thread(prepare_django))
+            urls = await stack.start(setup=prepare_django)
         except BaseException:
             await stack.stop()
             raise
@@ -103,7 +103,11 @@ def main() -> int:
         log.line("stack", "stopped")
         return 0
 
-    return asyncio.run(serve())
+    try:
+        return asyncio.run(serve())
+    except PortInUse as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -148,11 +148,19 @@ def load_spec(
             if kind == "sqs":
                 body = body if isinstance(body, dict) else {"arn": body}
                 window = float(body.get("maximumBatchingWindow", 0))
+                batch = int(body.get("batchSize", 10))
+                # What Lambda refuses at deploy time, refused here too (AWS-FACTS.md).
+                if not 1 <= batch <= 10_000 or not 0 <= window <= 300:
+                    raise ConfigError(f"serverless.yml: {name}: batchSize 1-10,000 and maximumBatchingWindow 0-300 s")
+                if batch > 10 and window < 1:
+                    raise ConfigError(
+                        f"serverless.yml: {name}: a batchSize over 10 needs a maximumBatchingWindow ≥ 1 s"
+                    )
                 sqs_sources.append(
                     SqsSource(
                         function=name,
                         queue=body["arn"],
-                        batch_size=int(body.get("batchSize", 10)),
+                        batch_size=batch,
                         window_seconds=window,
                         report_failures=body.get("functionResponseType") == "ReportBatchItemFailures",
                         enabled=bool(body.get("enabled", True)),

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import socket
 import time
-from collections.abc import Awaitable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +65,21 @@ class StackUrls:
     aws_endpoint: str
 
 
+class PortInUse(RuntimeError):
+    pass
+
+
 def _listen(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise PortInUse(
+            f"{host}:{port} is not free ({error.strerror}): another `make run`? "
+            "Choose ports with LOCAL_HTTP_PORT / LOCAL_WS_PORT (0 for any free one)."
+        ) from None
     sock.listen(1024)
     sock.setblocking(False)
     return sock
@@ -107,7 +118,7 @@ class Stack:
 
     # --- start ----------------------------------------------------------------------------------
 
-    async def start(self, *, setup: Awaitable[None] | None = None) -> StackUrls:
+    async def start(self, *, setup: Callable[[], None] | None = None) -> StackUrls:
         """``setup`` (migrations, the demo user) runs meanwhile; requests are accepted once it and
         the Django function's first container are ready (until then they wait in the backlog)."""
         if self.moto.process is None:
@@ -157,7 +168,7 @@ class Stack:
         self.ws = ws
         await booting
         await asyncio.gather(
-            *([setup] if setup is not None else []),
+            *([asyncio.to_thread(setup)] if setup is not None else []),
             django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up"),
         )
         self.phase("Django function warm")

@@ -46,6 +46,16 @@ def test_an_event_type_not_emulated_fails(tmp_path: Path) -> None:
         load_spec(serverless_path=copy)
 
 
+def test_a_batch_lambda_would_refuse_is_refused(tmp_path: Path) -> None:
+    copy = _copy(
+        tmp_path,
+        "batchSize: 10\n          maximumBatchingWindow: 0",
+        "batchSize: 50\n          maximumBatchingWindow: 0",
+    )
+    with pytest.raises(ConfigError, match="over 10 needs a maximumBatchingWindow"):
+        load_spec(serverless_path=copy)
+
+
 def test_params_override_the_stage_values() -> None:
     spec = load_spec(params={"jobsVisibilityTimeout": 7})
     assert spec.resources["JobsQueue"]["Properties"]["VisibilityTimeout"] == 7

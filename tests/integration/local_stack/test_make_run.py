@@ -72,3 +72,19 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
     # The whole tree stopped: moto's port no longer answers.
     assert not _port_open(moto.group(1))
     assert (clone / ".local" / "db.sqlite3").exists()
+
+
+def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        completed = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "python"), "-m", "infra.local", "--http-port", str(port), "--ws-port", "0",
+             "--state-dir", str(tmp_path)],
+            cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert completed.returncode == 1
+    assert f"127.0.0.1:{port} is not free" in completed.stderr
+    assert "LOCAL_HTTP_PORT" in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
