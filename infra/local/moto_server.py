@@ -16,12 +16,17 @@ from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
-# moto imports a service's backend on its first request (SSM's takes seconds): import them now,
-# while the parent sets up Django, rather than during the first function's cold start.
+# moto imports a service's backend on its first request: import them now, not during a function's
+# cold start. SSM's takes seconds (it pulls in EC2's models), so it comes after the port is
+# printed: the stack creates queues, topics and tables meanwhile, and a first SSM request simply
+# waits for the import to finish.
 from moto.backends import get_backend
-for service in sys.argv[3:]:
+first, later = [s for s in sys.argv[3:] if s != "ssm"], [s for s in sys.argv[3:] if s == "ssm"]
+for service in first:
     get_backend(service)["123456789012"][sys.argv[2]]  # moto's default account, the stack's region
 print(server.get_host_and_port()[1], flush=True)
+for service in later:
+    get_backend(service)["123456789012"][sys.argv[2]]
 sys.stdin.read()
 server.stop()
 """
