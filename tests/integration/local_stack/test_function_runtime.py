@@ -3,15 +3,19 @@ push functions cannot import Django), and the event source mapping's delete rule
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from infra.check.config import REPO
 from infra.local.config import SqsSource
-from infra.local.functions import RUNTIME, Invocation
+from infra.local.functions import RUNTIME, FunctionConfig, FunctionPool, Invocation
 from infra.local.imports import blocked_modules
+from infra.local.logstream import LogStream
 from infra.local.pollers import failed_ids
 
 WEBSOCKET_ROOT = REPO / ".lambda" / "websocket"
@@ -67,3 +71,58 @@ def test_without_report_batch_item_failures_the_list_is_ignored() -> None:
 
     assert failed_ids(source, _invocation({"batchItemFailures": [{"itemIdentifier": "b"}]}), records) == set()
     assert failed_ids(source, _invocation(None, ok=False), records) == {"a", "b"}
+
+
+HANDLERS = """
+import os, time
+
+def echo(event, context):
+    return {"event": event, "request_id": context.aws_request_id, "function": context.function_name,
+            "remaining_ms": context.get_remaining_time_in_millis(), "pid": os.getpid()}
+
+def slow(event, context):
+    time.sleep(event["seconds"])
+    return "done"
+
+def broken(event, context):
+    raise ValueError("no good")
+"""
+
+
+def _pool(tmp_path: Path, handler: str, *, timeout: float) -> Any:
+    (tmp_path / "probe_handlers.py").write_text(HANDLERS)
+    config = FunctionConfig(
+        name="probe", handler=handler, code_root=tmp_path, timeout=timeout, memory=128, environment={},
+        max_concurrency=1,
+    )  # fmt: skip
+    return FunctionPool(config, LogStream(io.StringIO()))
+
+
+def test_a_container_is_reused_until_a_timeout_kills_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        echo = _pool(tmp_path, "probe_handlers.echo", timeout=5)
+        first = await echo.invoke({"n": 1}, trigger="test")
+        second = await echo.invoke({"n": 2}, trigger="test")
+        assert first.ok
+        assert first.result["event"] == {"n": 1}
+        assert first.result["function"] == "probe"
+        assert first.result["request_id"] == first.request_id != second.request_id
+        assert 0 < first.result["remaining_ms"] <= 5000
+        assert first.result["pid"] == second.result["pid"]  # warm: the same container
+        await echo.close()
+
+        slow = _pool(tmp_path, "probe_handlers.slow", timeout=0.5)
+        timed_out = await slow.invoke({"seconds": 30}, trigger="test")
+        assert not timed_out.ok
+        assert timed_out.error == {"errorType": "Runtime", "errorMessage": "Task timed out"}
+        assert slow.containers == []  # killed, as Lambda does
+        assert (await slow.invoke({"seconds": 0}, trigger="test")).result == "done"
+        await slow.close()
+
+        broken = _pool(tmp_path, "probe_handlers.broken", timeout=5)
+        failed = await broken.invoke({}, trigger="test")
+        assert not failed.ok
+        assert failed.error == {"errorType": "ValueError", "errorMessage": "no good"}
+        await broken.close()
+
+    asyncio.run(scenario())
