@@ -9,3 +9,13 @@ from django_app.config.local_secrets import ensure_local_secrets
 ensure_local_secrets(Path(__file__).resolve().parents[3] / ".local")
 
 from django_app.config.settings.base import *  # noqa: E402, F403
+
+from urllib.parse import urlsplit  # noqa: E402
+
+from django_app.config import env  # noqa: E402
+
+# Zappa's handler marks every request HTTPS (API Gateway only speaks TLS), so behind the local
+# plain-HTTP gateway Django's CSRF origin check would expect https://… and refuse the browser's
+# http://… Origin. The gateway's own origin (the stack's `api-base-url`) is trusted explicitly.
+_api_base = urlsplit(env.str_("API_BASE_URL", "", ssm=True))
+CSRF_TRUSTED_ORIGINS = [f"{_api_base.scheme}://{_api_base.netloc}"] if _api_base.netloc else []
