@@ -22,6 +22,9 @@ const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 const FAILURES_BEFORE_POLLING = 3;
 const POLL_MS = [1000, 2000, 3000, 5000, 10000];
 const RETRY_WEBSOCKET_AFTER_MS = 2 * 60 * 1000;
+// An open socket that never confirms the subscription is as good as none (a proxy that accepts and
+// then drops frames): give up on it and count it as a failed attempt.
+const SUBSCRIBE_TIMEOUT_MS = 10 * 1000;
 
 export function csrfToken(cookies = globalThis.document ? document.cookie : "") {
   const match = cookies.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -54,6 +57,8 @@ export function watchJob(jobId, options = {}) {
   let pingTimer = null;
   let retryTimer = null;
   let pollTimer = null;
+  let subscribeTimer = null;
+  let confirmed = false; // the current socket's subscription was acknowledged
   let failures = 0;
   let etag = null;
 
@@ -115,7 +120,7 @@ export function watchJob(jobId, options = {}) {
       return retry();
     }
     if (!granted.websocket_url) return poll(); // this deployment has no WebSocket API
-    let opened = false;
+    confirmed = false;
     const url = `${granted.websocket_url}${granted.websocket_url.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(granted.ticket)}`;
     try {
       socket = new WebSocketImpl(url);
@@ -124,8 +129,11 @@ export function watchJob(jobId, options = {}) {
       return retry();
     }
     socket.onopen = () => {
-      opened = true;
       socket.send(JSON.stringify({ action: "subscribe", topic }));
+      subscribeTimer = timers.setTimeout(() => {
+        closeSocket();
+        retry();
+      }, SUBSCRIBE_TIMEOUT_MS);
       pingTimer = timers.setInterval(() => send({ action: "ping" }), PING_MS);
     };
     socket.onmessage = (message) => receive(message.data);
@@ -133,7 +141,8 @@ export function watchJob(jobId, options = {}) {
       timers.clearInterval(pingTimer);
       socket = null;
       if (state.stopped) return;
-      if (opened) failures = 0; // it worked once: reconnect quickly
+      timers.clearTimeout(subscribeTimer);
+      if (confirmed) failures = 0; // it worked once: reconnect quickly
       retry();
     };
     socket.onerror = () => {}; // always followed by onclose
@@ -151,6 +160,8 @@ export function watchJob(jobId, options = {}) {
       return;
     }
     if (message.type === "subscribed" && message.topic === topic) {
+      timers.clearTimeout(subscribeTimer);
+      confirmed = true; // only a confirmed subscription counts as a working connection
       failures = 0;
       stopPolling();
       setTransport("websocket");
@@ -190,6 +201,7 @@ export function watchJob(jobId, options = {}) {
       socket = null;
       closing.onclose = null;
       timers.clearInterval(pingTimer);
+      timers.clearTimeout(subscribeTimer);
       closing.close();
     }
   }
