@@ -20,6 +20,15 @@ def api(local_stack: LocalStack) -> Api:
     return Api(local_stack, local_stack.create_token())
 
 
+def shown(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a client displays: it drops any event whose seq is not above the highest seen so far."""
+    kept: list[dict[str, Any]] = []
+    for event in events:
+        if not kept or event["seq"] > kept[-1]["seq"]:
+            kept.append(event)
+    return kept
+
+
 def _submit_and_follow(
     api: Api, task: str, params: dict[str, Any], correlation_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -48,8 +57,9 @@ def test_word_count_result_arrives_over_the_websocket(api: Api, local_stack: Loc
     assert final["status"] == "succeeded"
     assert final["result"]["words"] == 6
     assert {"word": "to", "count": 2} in final["result"]["top"]
-    seqs = [event["seq"] for event in events]
-    assert seqs == sorted(seqs)
+    # Delivery order is not guaranteed (two push batches may overtake each other, as on AWS); the
+    # terminal event is the job's last change, so it carries the highest seq.
+    assert final["seq"] == max(event["seq"] for event in events)
     status, stored = api.call("GET", f"/api/jobs/{job['id']}/")
     assert status == 200
     assert stored["status"] == "succeeded"
@@ -63,7 +73,7 @@ def test_countdown_reports_progress_then_succeeds(api: Api) -> None:
 
     assert events[-1]["status"] == "succeeded"
     assert events[-1]["result"]["counted_seconds"] == 2
-    progress = [event["progress"] for event in events if event["type"] == "job.progress"]
+    progress = [event["progress"] for event in shown(events) if event["type"] == "job.progress"]
     assert progress == sorted(progress)
     assert progress[-1] == 100
     assert any(0 < value < 100 for value in progress)
