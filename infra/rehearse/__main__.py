@@ -170,15 +170,19 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         steps.start("job end to end over a real WebSocket")
         websocket_base = gaps.ministack_websocket_url(endpoint=emulator.endpoint, api_id=api_id, stage=stage)
         journey = asyncio.run(run_journey(django, token=token, websocket_base=websocket_base))
-        sequence = [event["seq"] for event in journey.events]
-        statuses = [event["status"] for event in journey.events]
+        # Delivery order is not guaranteed (SNS → SQS → push); the client keeps an event only when its
+        # seq beats the last one kept (docs/protocol.md). Apply the same rule, then judge the result.
+        applied: list[dict[str, Any]] = []
+        for event in journey.events:
+            if not applied or event["seq"] > applied[-1]["seq"]:
+                applied.append(event)
+        sequence = [event["seq"] for event in applied]
+        statuses = [event["status"] for event in applied]
         problems = []
         if journey.websocket_url_from_django != exported["websocket-url"]:
             problems.append(f"Django's websocket_url {journey.websocket_url_from_django!r} is not SSM's")
         if statuses[-1:] != ["succeeded"]:
-            problems.append(f"the job ended {statuses[-1:]}, not succeeded")
-        if sequence != sorted(set(sequence)):
-            problems.append(f"event seq not strictly increasing: {sequence}")
+            problems.append(f"the job ended {statuses[-1:]}, not succeeded (events: {journey.events})")
         if journey.final_http.get("status") != "succeeded" or journey.final_http.get("seq") != sequence[-1]:
             problems.append(f"GET /api/jobs/<id>/ says {journey.final_http}, the last event seq {sequence[-1]}")
         dead = {name: queue_depth(sqs, name) for name in (f"{stack}-jobs-dlq", f"{stack}-push-dlq")}
@@ -188,7 +192,9 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
             raise RuntimeError("; ".join(problems))
         report["journey"] = {
             "job_id": journey.job_id,
-            "events": [{"seq": e["seq"], "status": e["status"], "progress": e.get("progress")} for e in journey.events],
+            # As the client shows them (seq rule applied); `delivered` counts every frame received.
+            "events": [{"seq": e["seq"], "status": e["status"], "progress": e.get("progress")} for e in applied],
+            "delivered": len(journey.events),
             "final_http_status": journey.final_http.get("status"),
             "timings_s": {key: round(value, 2) for key, value in journey.timings.items()},
             "dlq_depths": dead,

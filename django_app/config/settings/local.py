@@ -8,11 +8,10 @@ from django_app.config.local_secrets import ensure_local_secrets
 
 ensure_local_secrets(Path(__file__).resolve().parents[3] / ".local")
 
-from django_app.config.settings.base import *  # noqa: E402, F403
-
 from urllib.parse import urlsplit  # noqa: E402
 
 from django_app.config import env  # noqa: E402
+from django_app.config.settings.base import *  # noqa: E402, F403
 
 # Zappa's handler marks every request HTTPS (API Gateway only speaks TLS), so behind the local
 # plain-HTTP gateway Django's CSRF origin check would expect https://… and refuse the browser's
