@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Defined before any rule names it: make expands prerequisites when it reads the rule.
+NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 
 .PHONY: run test test-sqlite test-postgres lint typecheck package bench clean check-config rehearse node
@@ -38,7 +40,6 @@ test-postgres: $(STAMP)
 	DATABASE_URL=$$url $(BIN)/pytest -m "django_db or postgres" -p no:cacheprovider
 
 # osls and serverless-python-requirements, exactly as package-lock.json pins them.
-NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
