@@ -306,7 +306,8 @@ def run() -> str:
         "each one commits (WAL flush).",
         "",
         "Per job: the connection health check (`close_old_connections` per record, `conn_health_checks`), "
-        "the read of the job, the claim (one conditional UPDATE) and the finish (one conditional UPDATE). "
+        "a tenth of the one query that reads the batch's jobs, the claim (one conditional UPDATE) "
+        "and the finish (one conditional UPDATE). "
         "Events are buffered; each full PublishBatch (10 events) leaves at once on a background thread, the "
         "rest at the end of the batch (the handler waits for every publish before it returns).",
         *notes,
