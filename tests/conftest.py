@@ -30,6 +30,19 @@ def aws_endpoint() -> Iterator[str]:
                 os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[Any]:
+    """The whole local stack (``make run``), one per session on random free ports, shared by the
+    integration and browser tests: ``http_url``, ``ws_url``, ``management_url``, ``aws_endpoint``,
+    ``demo_username``/``demo_password``, ``create_token()``, ``create_user()``, ``logs()``. SQLite
+    under a temporary folder unless LOCAL_STACK_DATABASE_URL (else DATABASE_URL) names another."""
+    from infra.local.stack import LocalStack
+
+    database_url = os.environ.get("LOCAL_STACK_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    with LocalStack(database_url=database_url) as stack:
+        yield stack
+
+
 @pytest.fixture
 def jobs_queue(settings: Any) -> str:
     """A fresh, empty jobs queue that Django sends to."""

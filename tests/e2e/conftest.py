@@ -58,6 +58,3 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-from tests.integration.conftest import local_stack  # noqa: E402, F401 - the whole stack, for the page tests
