@@ -21,7 +21,6 @@ from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
 CORRELATION_HEADER = "HTTP_X_CORRELATION_ID"
 
 
-
 def _api_error(error: JobError) -> ApiError | serializers.ValidationError:
     if isinstance(error, UnknownTask):
         return ApiError(status_code=400, code=error.code, message=error.message)

@@ -38,7 +38,8 @@ def test_admin_actions_call_the_services(client: Any, staff: Any, user: Any, job
     failed = Job.objects.create(owner=user, task="countdown", params={"seconds": 1}, status=JobStatus.FAILED, seq=3)
     finished = Job.objects.create(owner=user, task="countdown", params={"seconds": 1}, status=JobStatus.SUCCEEDED)
     response = client.post(
-        "/admin/jobs/job/", {"action": "retry_jobs", "_selected_action": [str(failed.id), str(finished.id)]},
+        "/admin/jobs/job/",
+        {"action": "retry_jobs", "_selected_action": [str(failed.id), str(finished.id)]},
         follow=True,
     )
     assert response.status_code == 200
