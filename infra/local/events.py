@@ -154,7 +154,7 @@ def ws_disconnect_event(context: dict[str, Any], *, status_code: int, reason: st
 def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
     """A record of Lambda's SQS event from a ReceiveMessage answer (attributes in Lambda's casing)."""
     attributes = message.get("Attributes", {})
-    return {
+    record: dict[str, Any] = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
@@ -173,20 +173,27 @@ def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[
             if key in attributes
         },
         "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value["DataType"],
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
+            name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
         },
         "md5OfBody": message.get("MD5OfBody", ""),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
+    # Lambda adds the attributes' digest only when the message has attributes, as SQS does.
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """Lambda's casing of an SQS message attribute; the value key present is the one of its type."""
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
 
 
 def scheduled_event(*, rule_name: str, region: str) -> dict[str, Any]:

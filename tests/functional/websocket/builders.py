@@ -9,7 +9,6 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import jwt
 from contracts.job_event import JobEvent
 from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE
 from functions.websocket.tickets import key_id
+from infra.lambda_context import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 TICKET_KEY = "ws-test-ticket-signing-key-0123456789"
@@ -132,20 +132,8 @@ def mint_grant(*, user: str, topics: list[str], **options: Any) -> str:
     return mint(user=user, topics=topics, audience=GRANT_AUDIENCE, **options)
 
 
-@dataclass
-class LambdaContextStub:
-    """What the Lambda runtime passes as ``context``, with a fixed time budget."""
+class LambdaContextStub(LambdaContext):
+    """The websocket function's Lambda context (the shared stub in infra/), with its time budget."""
 
-    function_name: str = "polyglot-dev-websocket"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:polyglot-dev-websocket"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "6f2a9d3c-1b7e-4c0a-8d5f-2e9b1a7c3d40"
-    log_group_name: str = "/aws/lambda/polyglot-dev-websocket"
-    log_stream_name: str = "2026/05/20/[$LATEST]0123456789abcdef"
-    identity: Any = None
-    client_context: Any = None
-    remaining_ms: int = 30_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+    def __init__(self, *, remaining_ms: int = 30_000) -> None:
+        super().__init__(function_name="polyglot-dev-websocket", timeout_seconds=remaining_ms / 1000, memory_mb=512)

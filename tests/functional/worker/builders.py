@@ -7,9 +7,10 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from infra.lambda_context import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ACCOUNT = "123456789012"  # moto's default account
@@ -79,22 +80,8 @@ def sqs_event_from_received(*, messages: list[dict[str, Any]], queue_arn: str) -
     return sqs_event(records=records)
 
 
-@dataclass
-class LambdaContextStub:
-    """The attributes of Lambda's context object the worker (and Powertools) read."""
+class LambdaContextStub(LambdaContext):
+    """The worker's Lambda context (the shared stub in infra/) with its time budget in seconds."""
 
-    remaining_seconds: float = 900.0
-    function_name: str = "polyglot-dev-worker"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/polyglot-dev-worker"
-    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
-    _started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.remaining_seconds - (time.monotonic() - self._started)) * 1000))
+    def __init__(self, *, remaining_seconds: float = 900.0) -> None:
+        super().__init__(function_name="polyglot-dev-worker", timeout_seconds=remaining_seconds)
