@@ -155,3 +155,6 @@ def test_a_cold_health_check_imports_neither_boto3_nor_the_admin(
     result = invoke(artifact_dir, [rest_v1_event(path="/api/health/", headers={"X-Forwarded-Proto": "https"})], env=env)
     assert result["responses"][0]["statusCode"] == 200
     assert "boto3" not in result["modules"]
+    # Lazy URL areas, admin discovered on first visit, tasks registered on first look-up.
+    for lazy in ["django_app.jobs.apis", "django_app.jobs.admin", "django_app.jobs.tasks", "drf_spectacular.views"]:
+        assert lazy not in result["modules"], lazy
