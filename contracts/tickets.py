@@ -14,6 +14,10 @@ TICKET_AUDIENCE = "ws"
 GRANT_AUDIENCE = "ws-grant"
 TICKET_ALGORITHM = "HS256"
 TICKET_MAX_TTL_SECONDS = 60
+# Verifiers refuse longer tokens unread, and allow this much clock skew on ``iat`` (none on ``exp``):
+# the clocks of Django's and the websocket function's Lambdas are NTP-synced.
+TICKET_MAX_TOKEN_LENGTH = 4096
+TICKET_CLOCK_SKEW_SECONDS = 5
 TOPIC_PATTERN = re.compile(r"^(user:[0-9]{1,20}|job:[0-9a-f-]{36})$")
 
 

@@ -23,6 +23,8 @@ from contracts.tickets import (
     GRANT_AUDIENCE,
     TICKET_ALGORITHM,
     TICKET_AUDIENCE,
+    TICKET_CLOCK_SKEW_SECONDS,
+    TICKET_MAX_TOKEN_LENGTH,
     TICKET_MAX_TTL_SECONDS,
     TicketClaims,
 )
@@ -72,13 +74,27 @@ def grant_mint(*, user_id: int, job_ids: Iterable[uuid.UUID]) -> tuple[str, Tick
     return _mint(audience=GRANT_AUDIENCE, user_id=user_id, topics=[f"job:{job_id}" for job_id in job_ids])
 
 
+def _strict_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def ticket_decode(*, token: str) -> TicketClaims | None:
-    """The claims of a well-signed, unexpired ticket for our audience; None otherwise."""
-    if len(token) > 4096:
+    """The claims of a well-signed, unexpired ticket for our audience; None otherwise.
+
+    Accepts exactly what the websocket function's ``tickets.verify`` accepts (docs/protocol.md §5;
+    tests/security/test_ticket_fuzz.py compares the two): PyJWT checks the encoding, algorithm,
+    signature, ``exp``, ``nbf`` and ``aud``; the rest of the protocol's rules, which PyJWT does not
+    know or applies differently (it takes "123" or 123.0 as a time, allows ``crit: ["b64"]``, has
+    no lifetime cap and no skew on ``iat``), are checked here.
+    """
+    if len(token) > TICKET_MAX_TOKEN_LENGTH:
         return None
     try:
         header = jwt.get_unverified_header(token)
-        key = _verification_keys().get(str(header.get("kid", "")))
+        if "crit" in header:
+            return None
+        kid = header.get("kid")
+        key = _verification_keys().get(kid) if isinstance(kid, str) else None
         if key is None:
             return None
         payload = jwt.decode(
@@ -86,8 +102,18 @@ def ticket_decode(*, token: str) -> TicketClaims | None:
             key,
             algorithms=[TICKET_ALGORITHM],
             audience=TICKET_AUDIENCE,
-            options={"require": ["exp", "iat", "jti", "sub", "aud"]},
+            options={"require": ["exp", "iat", "jti", "sub", "aud"], "verify_iat": False},
         )
+        if not all(_strict_int(payload.get(name)) for name in ("exp", "iat")):
+            return None
+        if "nbf" in payload and not _strict_int(payload["nbf"]):
+            return None
+        if payload["iat"] > time.time() + TICKET_CLOCK_SKEW_SECONDS:
+            return None
+        if payload["exp"] - payload["iat"] > TICKET_MAX_TTL_SECONDS:
+            return None
+        if isinstance(payload["aud"], list):  # PyJWT checked it names our audience
+            payload["aud"] = TICKET_AUDIENCE
         return TicketClaims.model_validate(payload)
     except (jwt.PyJWTError, ValidationError, ValueError):
         return None

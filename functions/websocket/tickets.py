@@ -2,8 +2,11 @@
 
 A ticket is a compact JWS (JWT) signed with HS256; its header ``kid`` is the first 12 hex digits of
 sha256(signing key), so during a rotation we know which of the two keys to try. Checked here:
-the algorithm (exactly HS256: never ``none``, never a public-key algorithm), the key id, the
-signature (constant-time), ``aud``, ``exp`` and ``iat``, the lifetime cap, and the claims' shape.
+the encoding (one spelling per token: canonical base64url, so no two strings verify as the same
+ticket), the algorithm (exactly HS256: never ``none``, never a public-key algorithm), the key id,
+the signature (constant-time), ``aud``, ``exp``, ``iat`` and ``nbf``, the lifetime cap, and the
+claims' shape. Django's ``accounts.tickets.ticket_decode`` accepts exactly the same tokens (a
+differential test in ``tests/security/test_ticket_fuzz.py`` holds both to it).
 Single use (``jti``) is the connection store's job: it needs a conditional write.
 
 Why not PyJWT: ``import jwt`` imports ``cryptography`` for algorithms we refuse anyway, ~80 ms on a
@@ -24,12 +27,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.tickets import TICKET_ALGORITHM, TICKET_MAX_TTL_SECONDS, TicketClaims
+from contracts.tickets import (
+    TICKET_ALGORITHM,
+    TICKET_CLOCK_SKEW_SECONDS,
+    TICKET_MAX_TOKEN_LENGTH,
+    TICKET_MAX_TTL_SECONDS,
+    TicketClaims,
+)
 
-MAX_TOKEN_LENGTH = 4096
-# Clocks of Django's and our Lambdas are NTP-synced; allow a little skew on iat, none on exp.
-CLOCK_SKEW_SECONDS = 5
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_TOKEN_LENGTH = TICKET_MAX_TOKEN_LENGTH
+CLOCK_SKEW_SECONDS = TICKET_CLOCK_SKEW_SECONDS
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class TicketRejected(Exception):
@@ -51,19 +59,24 @@ def verification_keys(keys: tuple[str, ...]) -> dict[str, bytes]:
 
 
 def _b64decode(segment: str) -> bytes:
-    # urlsafe_b64decode silently skips characters outside the alphabet: check the alphabet first.
-    if not _SEGMENT.match(segment):
+    # urlsafe_b64decode silently skips characters outside the alphabet (and `$` in a regex matches
+    # before a final newline): check the whole alphabet first. It also ignores the unused low bits
+    # of a last character, so only the canonical spelling is accepted: one token, one string.
+    if not _SEGMENT.fullmatch(segment):
         raise TicketRejected("ticket_malformed", "not base64url")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as error:
         raise TicketRejected("ticket_malformed", "not base64url") from error
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment.encode("ascii"):
+        raise TicketRejected("ticket_malformed", "not canonical base64url")
+    return decoded
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # deep nesting: RecursionError
         raise TicketRejected("ticket_malformed", "not JSON") from error
     if not isinstance(value, dict):
         raise TicketRejected("ticket_malformed", "not a JSON object")
@@ -89,14 +102,18 @@ def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: flo
         raise TicketRejected("ticket_malformed", "algorithm must be HS256")
     if "crit" in header:  # RFC 7515 §4.1.11: we understand no extensions, so must refuse them
         raise TicketRejected("ticket_malformed", "unsupported critical header")
-    key = keys.get(str(header.get("kid", "")))
+    if header.get("b64", True) is False:  # RFC 7797: an unencoded payload, never ours (PyJWT refuses it too)
+        raise TicketRejected("ticket_malformed", "unencoded payloads are not supported")
+    kid = header.get("kid")
+    key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:
         raise TicketRejected("ticket_unknown_key", "unknown signing key")
+    payload_bytes = _b64decode(payload_segment)  # before the HMAC: it checks the segment is ASCII
     expected = hmac.new(key, f"{header_segment}.{payload_segment}".encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, _b64decode(signature_segment)):
         raise TicketRejected("ticket_bad_signature", "bad signature")
 
-    payload = _json_object(_b64decode(payload_segment))
+    payload = _json_object(payload_bytes)
     for name in ("sub", "aud", "jti", "topics"):
         if name not in payload:
             raise TicketRejected("ticket_malformed", f"missing claim {name}")
@@ -106,8 +123,12 @@ def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: flo
         raise TicketRejected("ticket_expired", "expired")
     if iat > moment + CLOCK_SKEW_SECONDS or exp - iat > TICKET_MAX_TTL_SECONDS:
         raise TicketRejected("ticket_malformed", "implausible lifetime")
+    if "nbf" in payload and _int_claim(payload, "nbf") > moment:  # RFC 7519 §4.1.5, as PyJWT does
+        raise TicketRejected("ticket_malformed", "not yet valid")
     aud = payload["aud"]
     audiences = aud if isinstance(aud, list) else [aud]
+    if not all(isinstance(item, str) for item in audiences):
+        raise TicketRejected("ticket_malformed", "aud must be a string or a list of strings")
     if audience not in audiences:
         raise TicketRejected("ticket_wrong_audience", "wrong audience")
     if isinstance(aud, list):
