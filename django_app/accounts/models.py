@@ -41,3 +41,19 @@ class RedeemedTicket(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted for one rate-limit key in one fixed window (``accounts/ratelimits.py``).
+
+    Kept in the database, not in memory, because every Lambda container must see the same counts.
+    """
+
+    # "<rule>:<sha256 of the subject, 32 hex>:<window start, epoch seconds>": one row per window,
+    # so a new window starts from a fresh row and never has to reset an old one.
+    key = models.CharField(max_length=100, primary_key=True)
+    hits = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(db_index=True, help_text="The window's end; purged after.")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

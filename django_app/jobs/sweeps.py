@@ -4,9 +4,10 @@
   DLQ while the job waited) are sent again. The claim makes a duplicate message harmless.
 - ``leases``: running jobs whose lease expired (the worker died or was killed) are retried while
   attempts remain, failed as ``worker_lost`` otherwise.
-- ``purge``: finished jobs past the retention period are deleted, and expired redeemed tickets.
+- ``purge``: finished jobs past the retention period are deleted, and expired redeemed tickets and
+  rate-limit counters of past windows (up to ``ratelimits.COUNTERS_PURGED_PER_RUN``).
 
-Each sweep handles at most ``JOBS_SWEEP_BATCH_LIMIT`` rows per run and the others still run when one
+Each sweep handles at most ``JOBS_SWEEP_BATCH_LIMIT`` jobs per run and the others still run when one
 fails, so a backlog drains over a few runs and never makes a run overrun its timeout.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from django.db.models import Q
 from django.utils import timezone
 
+from django_app.accounts.ratelimits import rate_limit_counters_purge
 from django_app.accounts.tickets import redeemed_tickets_purge
 from django_app.jobs.conf import SweepConf, sweep_conf
 from django_app.jobs.models import Job, JobStatus
@@ -62,7 +64,7 @@ def jobs_sweep_leases(*, conf: SweepConf, now: dt.datetime, sink: EventSink) -> 
 
 def jobs_sweep_purge(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
     jobs = jobs_purge_finished(before=now - dt.timedelta(days=conf.retention_days), limit=conf.batch_limit)
-    return {"jobs": jobs, "tickets": redeemed_tickets_purge()}
+    return {"jobs": jobs, "tickets": redeemed_tickets_purge(), "rate_limits": rate_limit_counters_purge()}
 
 
 def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None) -> dict[str, dict[str, int] | str]:

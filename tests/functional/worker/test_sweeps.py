@@ -99,7 +99,7 @@ def test_finished_jobs_past_retention_and_expired_tickets_are_purged(user: Any, 
 
     report = sweeps_run(names=["purge"])
 
-    assert report == {"purge": {"jobs": 3, "tickets": 1}}
+    assert report == {"purge": {"jobs": 3, "tickets": 1, "rate_limits": 0}}
     assert not Job.objects.filter(pk__in=[job.pk for job in old]).exists()
     assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
     assert list(RedeemedTicket.objects.values_list("jti", flat=True)) == ["live-ticket-000001"]
