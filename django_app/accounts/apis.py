@@ -6,13 +6,14 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_app.accounts.authentication import authenticated_user
+from django_app.accounts.throttles import TicketMintThrottle
 from django_app.accounts.tickets import grant_mint, ticket_decode, ticket_mint, ticket_redeem
 from django_app.accounts.tokens import api_token_find
 from django_app.config.errors import ApiError
@@ -36,6 +37,8 @@ class TicketRequestSerializer(serializers.Serializer):
 class TicketCreateApi(APIView):
     """Mint a single-use ticket for ``$connect``, granting ``user:<id>`` and the asked-for own jobs."""
 
+    throttle_classes = [TicketMintThrottle]
+
     @extend_schema(
         request=TicketRequestSerializer,
         responses={
@@ -47,7 +50,8 @@ class TicketCreateApi(APIView):
                     "topics": serializers.ListField(child=serializers.CharField()),
                     "websocket_url": serializers.CharField(),
                 },
-            )
+            ),
+            429: OpenApiResponse(description="`rate_limited`: too many tickets; wait `Retry-After` seconds."),
         },
     )
     def post(self, request: Request) -> Response:

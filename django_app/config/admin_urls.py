@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import path
+
+from django_app.accounts.login import login_rate_limited
 
 admin.autodiscover()
-urlpatterns = admin.site.get_urls()
+# The admin's login page under the same rate limits as the site's (it is listed first, so it wins).
+urlpatterns = [path("login/", login_rate_limited(admin.site.login), name="login"), *admin.site.get_urls()]

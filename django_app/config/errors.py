@@ -42,7 +42,7 @@ _CODE_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
     (exceptions.MethodNotAllowed, "method_not_allowed"),
     (exceptions.NotAcceptable, "not_acceptable"),
     (exceptions.UnsupportedMediaType, "unsupported_media_type"),
-    (exceptions.Throttled, "throttled"),
+    (exceptions.Throttled, "rate_limited"),  # 429, with Retry-After (DRF sets it from the wait)
     (exceptions.ValidationError, "invalid_request"),
 ]
 
