@@ -97,7 +97,7 @@ def parse_frame(body: bytes, *, is_binary: bool) -> SubscribeRequest | Unsubscri
         return _error("invalid_json", "send text frames holding a JSON object")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting raises RecursionError
         return _error("invalid_json", "the frame is not JSON")
     if not isinstance(data, dict):
         return _error("invalid_json", "the frame is not a JSON object")
@@ -109,7 +109,8 @@ def parse_frame(body: bytes, *, is_binary: bool) -> SubscribeRequest | Unsubscri
     try:
         return _CLIENT_MESSAGE.validate_python(data)
     except ValidationError as error:
-        # Field names only: never echo the client's input back.
+        # Field names only: never echo the client's input back. (Lone surrogates, which JSON may
+        # escape as "\ud800" and no UTF-8 reply could echo, fail here too: pydantic's string_unicode.)
         fields = sorted({".".join(str(part) for part in item["loc"][1:]) or action for item in error.errors()})
         return _error("invalid_message", f"invalid {action}: check {', '.join(fields)}")
 
