@@ -9,10 +9,14 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 _CHILD = """
 import logging, sys
+sys.path.insert(0, sys.argv[3])  # the repository, for infra.local.moto_speedups
+from infra.local import moto_speedups
 from moto.server import ThreadedMotoServer
+moto_speedups.install()
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
@@ -21,7 +25,7 @@ server.start()
 # printed: the stack creates queues, topics and tables meanwhile, and a first SSM request simply
 # waits for the import to finish.
 from moto.backends import get_backend
-first, later = [s for s in sys.argv[3:] if s != "ssm"], [s for s in sys.argv[3:] if s == "ssm"]
+first, later = [s for s in sys.argv[4:] if s != "ssm"], [s for s in sys.argv[4:] if s == "ssm"]
 for service in first:
     get_backend(service)["123456789012"][sys.argv[2]]  # moto's default account, the stack's region
 print(server.get_host_and_port()[1], flush=True)
@@ -30,6 +34,8 @@ for service in later:
 sys.stdin.read()
 server.stop()
 """
+
+REPO = Path(__file__).resolve().parents[2]
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -55,7 +61,7 @@ class MotoServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(FAKE_CREDENTIALS)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(self.port), self.region, *self.services],
+            [sys.executable, "-c", _CHILD, str(self.port), self.region, str(REPO), *self.services],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
