@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.job_event import JobEvent
 from functions.websocket import config, deps
-from functions.websocket.connections import StoreUnavailable
 from functions.websocket.fanout import Fanout
-from functions.websocket.pusher import push_event
+from functions.websocket.pusher import push_event, topic_subscribers
 from functions.websocket.sqs_events import BatchItemFailure, BatchResponse, SqsEvent, job_event_from_record
 
 logger = logging.getLogger(__name__)
@@ -49,25 +49,27 @@ def handler(event: SqsEvent, context: Any) -> BatchResponse:
     deadline = _deadline(context)
     settings = config.settings()
     failures: list[BatchItemFailure] = []
+    events: list[tuple[str, JobEvent]] = []
     for record in event.get("Records", []):
         message_id = record.get("messageId", "")
-        if time.monotonic() >= deadline:
-            failures.append({"itemIdentifier": message_id})
-            continue
         try:
-            job_event = job_event_from_record(record)
+            events.append((message_id, job_event_from_record(record)))
         except (ValueError, ValidationError):  # pydantic's ValidationError is a ValueError; named for clarity
             logger.error("record %s is not a job event: sent back, to end in the DLQ", message_id)
             failures.append({"itemIdentifier": message_id})
-            continue
-        try:
-            outcome = push_event(
-                job_event, store=deps.store(), fanout=fanout(), api_base_url=settings.api_base_url, deadline=deadline
-            )
-        except StoreUnavailable as error:
-            logger.warning("record %s: store unavailable: %s", message_id, error)
+    subscribers = topic_subscribers((job_event for _, job_event in events), store=deps.store())
+    for message_id, job_event in events:
+        if time.monotonic() >= deadline:
             failures.append({"itemIdentifier": message_id})
             continue
+        outcome = push_event(
+            job_event,
+            subscribers=subscribers,
+            store=deps.store(),
+            fanout=fanout(),
+            api_base_url=settings.api_base_url,
+            deadline=deadline,
+        )
         if not outcome.ok:
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}

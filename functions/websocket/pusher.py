@@ -9,11 +9,12 @@ to both topics gets the event once, under the job topic.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from contracts.job_event import JobEvent
 from contracts.ws_protocol import EventPush
-from functions.websocket.connections import ConnectionStore, StoreUnavailable
+from functions.websocket.connections import ConnectionStore, StoreUnavailable, Subscriber
 from functions.websocket.fanout import Fanout, FanoutResult
 from functions.websocket.management import MAX_MESSAGE_BYTES
 
@@ -42,12 +43,35 @@ def event_frame(event: JobEvent, *, topic: str, api_base_url: str) -> bytes:
     return data
 
 
-def recipients(event: JobEvent, *, store: ConnectionStore) -> dict[str, str]:
-    """connection id → the topic to deliver under."""
+def topic_subscribers(events: Iterable[JobEvent], *, store: ConnectionStore) -> dict[str, list[Subscriber] | None]:
+    """Each topic the events go to, read once for the whole batch (``None``: the store failed).
+
+    One read serves every event of a batch because all of them were committed before the batch
+    arrived: a subscription stored after this read is followed by the client's fetch
+    (subscribe-then-fetch), which sees those events. A batch of one user's events reads the user
+    topic once instead of once per event.
+    """
+    subscribers: dict[str, list[Subscriber] | None] = {}
+    for event in events:
+        for topic in event.topics():
+            if topic not in subscribers:
+                try:
+                    subscribers[topic] = store.topic_subscribers(topic=topic)
+                except StoreUnavailable as error:
+                    logger.warning("could not read the subscribers of %s: %s", topic, error)
+                    subscribers[topic] = None
+    return subscribers
+
+
+def recipients(event: JobEvent, *, subscribers: Mapping[str, list[Subscriber] | None]) -> dict[str, str] | None:
+    """connection id → the topic to deliver under; ``None`` when a topic's subscribers are unknown."""
     user_topic, job_topic = event.topics()
     chosen: dict[str, str] = {}
     for topic in (user_topic, job_topic):  # the job topic, last, wins for connections on both
-        for subscriber in store.topic_subscribers(topic=topic):
+        topic_subscribers = subscribers.get(topic)
+        if topic_subscribers is None:
+            return None
+        for subscriber in topic_subscribers:
             if subscriber.user == event.owner:
                 chosen[subscriber.connection_id] = topic
             else:
@@ -56,9 +80,17 @@ def recipients(event: JobEvent, *, store: ConnectionStore) -> dict[str, str]:
 
 
 def push_event(
-    event: JobEvent, *, store: ConnectionStore, fanout: Fanout, api_base_url: str, deadline: float
+    event: JobEvent,
+    *,
+    subscribers: Mapping[str, list[Subscriber] | None],
+    store: ConnectionStore,
+    fanout: Fanout,
+    api_base_url: str,
+    deadline: float,
 ) -> PushOutcome:
-    targets = recipients(event, store=store)
+    targets = recipients(event, subscribers=subscribers)
+    if targets is None:  # the store could not say who listens: the record comes back
+        return PushOutcome(ok=False, result=FanoutResult())
     frames = {topic: event_frame(event, topic=topic, api_base_url=api_base_url) for topic in set(targets.values())}
     result = fanout.send(((cid, frames[topic]) for cid, topic in targets.items()), deadline=deadline)
     for connection_id in result.gone:

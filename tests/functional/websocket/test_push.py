@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.ws_protocol import EventPush
 from functions.websocket import push
+from functions.websocket.connections import StoreUnavailable
 from functions.websocket.management import MAX_MESSAGE_BYTES
 from tests.aws import aws_client
 from tests.functional.websocket.builders import LambdaContextStub, job_event, message_event, sqs_event
@@ -186,3 +187,43 @@ def test_no_time_left_sends_records_back_untouched(management: ManagementFake) -
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert management.frames(connection_id) == []
+
+
+def test_a_batch_reads_each_topic_once(management: ManagementFake, monkeypatch: Any) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    watcher = subscribed(user="1", topics=["user:1"])
+    management.received.clear()
+    store = push.deps.store()
+    reads: list[str] = []
+    original = store.topic_subscribers
+    monkeypatch.setattr(store, "topic_subscribers", lambda *, topic: reads.append(topic) or original(topic=topic))
+
+    answer, _ = run(
+        *(job_event(owner="1", job_id=job, seq=seq).model_dump_json() for job in (first, second) for seq in (1, 2, 3))
+    )
+
+    assert answer == {"batchItemFailures": []}
+    assert sorted(reads) == sorted(["user:1", f"job:{first}", f"job:{second}"])
+    assert [(frame.event.job_id, frame.event.seq) for frame in pushed(management, watcher)] == [
+        (job, seq) for job in (first, second) for seq in (1, 2, 3)
+    ]
+
+
+def test_an_unreadable_topic_sends_back_only_its_events(management: ManagementFake, monkeypatch: Any) -> None:
+    alice = subscribed(user="1", topics=["user:1"])
+    subscribed(user="2", topics=["user:2"])
+    management.received.clear()
+    store = push.deps.store()
+    original = store.topic_subscribers
+
+    def flaky(*, topic: str) -> Any:
+        if topic == "user:2":
+            raise StoreUnavailable("throttled")
+        return original(topic=topic)
+
+    monkeypatch.setattr(store, "topic_subscribers", flaky)
+
+    answer, ids = run(job_event(owner="1", seq=1).model_dump_json(), job_event(owner="2", seq=1).model_dump_json())
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": ids[1]}]}
+    assert [frame.event.owner for frame in pushed(management, alice)] == ["1"]
