@@ -87,6 +87,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Same backend, but a refused connection is retried (a restart waits instead of failing).
+    DATABASES["default"]["ENGINE"] = "django_app.config.db_backends.postgresql"
+DATABASE_CONNECT_RETRY_SECONDS = env.int_("DATABASE_CONNECT_RETRY_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,6 +145,8 @@ JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "", ssm=True)
 WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
 JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
+# Modules of a team's own tasks, imported (registering them) beside django_app.jobs.tasks.
+JOBS_EXTRA_TASK_MODULES = env.list_("JOBS_EXTRA_TASK_MODULES", [])
 
 LOGGING = {
     "version": 1,

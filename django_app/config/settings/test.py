@@ -19,3 +19,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 # Tests that log in or mint tickets many times (fuzzing, schema tests) stay clear of the limits;
 # tests/functional/django_api/test_rate_limit.py puts the production defaults back.
 RATE_LIMITS = {name: 100_000 if name != "window_seconds" else value for name, value in RATE_LIMITS.items()}  # noqa: F405
+
+# A refused database connection fails at once in tests (the database-down tests expect it);
+# tests/functional/django_api/test_db_reconnect.py turns the retry on where it tests it.
+DATABASE_CONNECT_RETRY_SECONDS = 0

@@ -1,0 +1,104 @@
+"""The PostgreSQL backend waits for a restarting server instead of failing the request at once."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def _require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+
+
+class _LateProxy:
+    """Refuses connections (nothing listens) until ``opens_after`` seconds, then forwards bytes
+    to the real server: what a client sees while PostgreSQL restarts."""
+
+    def __init__(self, target: tuple[str, int], opens_after: float) -> None:
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = int(probe.getsockname()[1])
+        probe.close()
+        self.target = target
+        self.timer = threading.Timer(opens_after, self._open)
+        self.listener: socket.socket | None = None
+        self.timer.start()
+
+    def _open(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        for _ in range(20):  # bounded: a test opens a connection or two
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        for _ in range(1_000_000):  # bounded
+            try:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+            except OSError:
+                break
+        for end in (source, sink):
+            end.close()
+
+    def close(self) -> None:
+        self.timer.cancel()
+        if self.listener is not None:
+            self.listener.close()
+
+
+def _through(proxy: _LateProxy) -> Any:
+    connection.close()
+    saved = dict(connection.settings_dict)
+    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", proxy.port
+    return saved
+
+
+def test_a_refused_connection_is_retried_until_the_server_answers(settings: Any) -> None:
+    _require_postgres()
+    settings.DATABASE_CONNECT_RETRY_SECONDS = 10
+    proxy = _LateProxy((connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"])), 0.6)
+    saved = _through(proxy)
+    try:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+            assert cursor.fetchone() == (1,)
+        assert time.monotonic() - started >= 0.5  # it did wait for the "restart"
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+        proxy.close()
+
+
+def test_without_retry_time_a_refused_connection_fails_at_once(settings: Any) -> None:
+    _require_postgres()
+    settings.DATABASE_CONNECT_RETRY_SECONDS = 0
+    proxy = _LateProxy(("127.0.0.1", 1), 60)
+    saved = _through(proxy)
+    try:
+        with pytest.raises(OperationalError):
+            connection.ensure_connection()
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+        proxy.close()
