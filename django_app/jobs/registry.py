@@ -76,8 +76,9 @@ def task(
     return register
 
 
-# Modules whose import registers tasks. Imported on first look-up, not at django.setup(): a cold
-# start that serves no job request never pays for building the tasks' pydantic models.
+# Modules whose import registers tasks (and settings.JOBS_EXTRA_TASK_MODULES). Imported on first
+# look-up, not at django.setup(): a cold start that serves no job request never pays for building
+# the tasks' pydantic models.
 TASK_MODULES = ("django_app.jobs.tasks",)
 _loaded = False
 
@@ -85,7 +86,9 @@ _loaded = False
 def _load_task_modules() -> None:
     global _loaded
     if not _loaded:
-        for module in TASK_MODULES:
+        from django.conf import settings
+
+        for module in (*TASK_MODULES, *getattr(settings, "JOBS_EXTRA_TASK_MODULES", ())):
             importlib.import_module(module)
         _loaded = True
 

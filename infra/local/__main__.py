@@ -34,12 +34,38 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-connection-seconds", type=float, default=7200.0, help="WebSocket maximum lifetime (s)")
     parser.add_argument("--concurrency", type=int, default=4, help="containers per function at most")
     parser.add_argument("--pollers", type=int, default=2, help="concurrent batches per SQS event source")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for every function, after the configs' (repeatable)",
+    )
+    parser.add_argument(
+        "--throttle-share",
+        type=float,
+        default=0.0,
+        help="fault injection: share (0-1) of management API posts answered 429 LimitExceededException",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the URLs here as JSON once the stack answers")
     return parser
 
 
+def _environment(pairs: list[str]) -> dict[str, str]:
+    environment = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--env wants KEY=VALUE, got {pair!r}")
+        environment[key] = value
+    return environment
+
+
 def main() -> int:
     args = _parser().parse_args()
+    if not 0.0 <= args.throttle_share <= 1.0:
+        raise SystemExit("--throttle-share is a share between 0 and 1")
+    environment = _environment(args.env)
     from infra.local.moto_server import MotoServer, free_port
 
     moto = MotoServer(port=free_port())
@@ -66,6 +92,8 @@ def main() -> int:
             pollers_per_queue=args.pollers,
             secrets=local_secrets(),
             database_url=database_url,
+            environment=environment,
+            throttle_share=args.throttle_share,
         ),
         log=log,
         moto=moto,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from typing import TYPE_CHECKING
 
 from infra.local.http_gateway import Receive, Scope, Send
@@ -54,7 +55,12 @@ async def management_api(gateway: WsGateway, scope: Scope, receive: Receive, sen
     connection = gateway.connections.get(connection_id)
     gone = connection is None or not connection.open
     if method == "POST":
-        if len(body) > MAX_DATA_BYTES:
+        if gateway.throttle_share and random.random() < gateway.throttle_share:
+            # Fault injection (--throttle-share): what AWS answers past the account's rate or when
+            # the client's buffer is full. The frame is not sent; the caller retries.
+            gateway.log.line("management", f"429 LimitExceededException (injected) for {connection_id}")
+            await _answer(send, 429, {"message": "Rate exceeded"}, "LimitExceededException")
+        elif len(body) > MAX_DATA_BYTES:
             await _answer(send, 413, {"message": "Request Too Long"}, "PayloadTooLargeException")
         elif gone or not await gateway.post(connection_id, body):
             await _answer(send, 410, {"message": None}, "GoneException")

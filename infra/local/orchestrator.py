@@ -55,6 +55,8 @@ class StackOptions:
     pollers_per_queue: int = 2
     secrets: dict[str, str] = field(default_factory=dict)  # DJANGO_SECRET_KEY, TICKET_SIGNING_KEY
     database_url: str = ""
+    environment: dict[str, str] = field(default_factory=dict)  # added to every function's, last (--env)
+    throttle_share: float = 0.0  # share of management API posts answered 429 (fault injection)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class Stack:
             idle_timeout=self.options.idle_timeout,
             max_connection_seconds=self.options.max_connection_seconds,
             log=self.log,
+            throttle_share=self.options.throttle_share,
         )
         self.ws = ws
         await booting
@@ -249,6 +252,7 @@ class Stack:
         if name != self.spec.django_function:
             environment.update({k: str(v) for k, v in resources.value(self.spec.provider_environment).items()})
         environment.update({k: str(v) for k, v in resources.value(function.environment).items()})
+        environment.update(self.options.environment)
         extra_paths: tuple[str, ...] = ()
         blocked: tuple[str, ...] = ()
         if function.django:

@@ -47,6 +47,8 @@ class LocalStack:
         concurrency: int | None = None,
         pollers: int | None = None,
         database_url: str | None = None,
+        environment: dict[str, str] | None = None,
+        throttle_share: float | None = None,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="local-stack-") if state_dir is None else None
         self.state_dir: Path = Path(self._tmp.name) if self._tmp else Path(str(state_dir))
@@ -67,9 +69,12 @@ class LocalStack:
             ("--max-connection-seconds", max_connection_seconds),
             ("--concurrency", concurrency),
             ("--pollers", pollers),
+            ("--throttle-share", throttle_share),
         ):
             if value is not None:
                 self.command += [flag, str(value)]
+        for key, text in (environment or {}).items():
+            self.command += ["--env", f"{key}={text}"]
         self.database_url = database_url
         self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}

@@ -71,8 +71,10 @@ class WsGateway:
         idle_timeout: float,
         max_connection_seconds: float,
         log: LogStream,
+        throttle_share: float = 0.0,
     ) -> None:
         self.pools = pools
+        self.throttle_share = throttle_share
         self.routes = routes
         self.route_response = route_response
         self.selection_expression = selection_expression
