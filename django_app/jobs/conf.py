@@ -28,6 +28,9 @@ class WorkerConf:
     progress_interval_seconds: float
     # Buffered job events are published (PublishBatch) at the latest this long after the first one.
     event_flush_seconds: float
+    # A batch's final transitions are written together; one waits at most about this long (checked
+    # before each task starts) unless the task that follows is the one that makes it wait.
+    finish_flush_seconds: float
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ def worker_conf() -> WorkerConf:
         db_down_base_seconds=float(getattr(settings, "WORKER_DB_DOWN_BASE_SECONDS", 30)),
         progress_interval_seconds=float(getattr(settings, "WORKER_PROGRESS_INTERVAL_SECONDS", 0.25)),
         event_flush_seconds=float(getattr(settings, "WORKER_EVENT_FLUSH_SECONDS", 0.25)),
+        finish_flush_seconds=float(getattr(settings, "WORKER_FINISH_FLUSH_SECONDS", 0.25)),
     )
 
 

@@ -1,4 +1,6 @@
 """Runs one attempt of a job: claim, the task with its context, then exactly one final transition.
+The worker claims a batch's jobs together and writes their final transitions together; ``job_execute``
+does all three for one job.
 
 Shared by the worker Lambda and anything else that executes jobs (a local runner, a management
 command), so every path applies the same rules:
@@ -17,7 +19,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -30,11 +32,12 @@ from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
 from django_app.jobs.services import (
-    job_cancel_acknowledge,
     job_claim,
-    job_fail,
-    job_retry_later,
-    job_succeed,
+    jobs_transition,
+    transition_cancelled,
+    transition_failed,
+    transition_retry_later,
+    transition_succeeded,
 )
 from django_app.jobs.worker_context import WorkerTaskContext
 from django_app.jobs.worker_types import Execution
@@ -79,17 +82,24 @@ def job_execute(
     sink: EventSink,
     conf: WorkerConf,
     lambda_remaining: Callable[[], float] | None = None,
-    known_job: Job | None = None,
 ) -> Execution:
-    """Claims and runs the job of ``message``. Raises ``PoisonMessage`` for an unknown job and lets
-    database connectivity errors (``OperationalError``, ``InterfaceError``) propagate to the caller."""
-    claim = job_claim(
-        job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink, known=known_job
-    )
-    job = claim.job
+    """Claims, runs and finishes the job of ``message``, one job on its own. Raises ``PoisonMessage``
+    for an unknown job and lets database connectivity errors (``OperationalError``,
+    ``InterfaceError``) propagate to the caller. The worker does the same steps a batch at a time."""
+    claim = job_claim(job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink)
     if claim.outcome != "claimed":
-        logger.info("job %s not run: %s (status %s)", job.pk, claim.outcome, job.status)
-        return Execution("skipped", job)
+        logger.info("job %s not run: %s (status %s)", claim.job.pk, claim.outcome, claim.job.status)
+        return Execution("skipped", claim.job)
+    execution = job_run(job=claim.job, spec=spec, sink=sink, conf=conf, lambda_remaining=lambda_remaining)
+    return executions_write(executions=[execution], sink=sink)[0]
+
+
+def job_run(
+    *, job: Job, spec: TaskSpec, sink: EventSink, conf: WorkerConf, lambda_remaining: Callable[[], float] | None = None
+) -> Execution:
+    """Runs the task of a job this attempt has claimed and decides how the attempt ends, without
+    writing it: ``executions_write`` does, for one job or for a batch's together. Lets database
+    connectivity errors propagate."""
     attempt = job.attempts
     ctx = WorkerTaskContext(
         job=job,
@@ -103,25 +113,20 @@ def job_execute(
     except ValidationError:
         # The task's schema changed since the job was submitted: no retry can fix that.
         logger.exception("job %s: stored params no longer fit task %s", job.pk, spec.name)
-        job_fail(
-            job=job,
-            attempt=attempt,
-            code="invalid_params",
-            message="The job's params no longer fit the task's schema.",
-            sink=sink,
+        text = "The job's params no longer fit the task's schema."
+        return Execution(
+            "failed", job, transition=transition_failed(job=job, attempt=attempt, code="invalid_params", message=text)
         )
-        return Execution("failed", job)
 
     try:
         result = spec.function(params, ctx)
     except TaskCancelled:
-        job_cancel_acknowledge(job=job, attempt=attempt, sink=sink)
         logger.info("job %s cancelled during attempt %d", job.pk, attempt)
-        return Execution("cancelled", job)
+        return Execution("cancelled", job, transition=transition_cancelled(job=job, attempt=attempt))
     except TaskError as error:
         logger.info("job %s failed with %s: %s", job.pk, error.code, error.message)
-        done = job_fail(job=job, attempt=attempt, code=error.code, message=error.message, sink=sink)
-        return Execution("failed" if done else "lost", job)
+        failed = transition_failed(job=job, attempt=attempt, code=error.code, message=error.message)
+        return Execution("failed", job, transition=failed)
     except Exception as error:
         if _is_database_down(error):
             raise
@@ -130,19 +135,34 @@ def job_execute(
         text = f"The task failed unexpectedly; the worker logs have the details (job {job.pk})."
         if attempt < job.max_attempts:
             delay = retry_delay(attempt=attempt, base=conf.retry_base_seconds, cap=conf.retry_max_seconds)
-            if job_retry_later(job=job, attempt=attempt, code=code, message=text, delay_seconds=delay, sink=sink):
-                return Execution("retry", job, retry_after=delay)
-            return Execution("lost", job)
-        done = job_fail(job=job, attempt=attempt, code=code, message=text, sink=sink)
-        return Execution("failed" if done else "lost", job)
+            retry = transition_retry_later(job=job, attempt=attempt, code=code, message=text, delay_seconds=delay)
+            return Execution("retry", job, retry_after=delay, transition=retry)
+        failed = transition_failed(job=job, attempt=attempt, code=code, message=text)
+        return Execution("failed", job, transition=failed)
 
     stored, refusal, text = _result_checked(result)
     if refusal is not None:
         logger.warning("job %s: %s", job.pk, text)
-        done = job_fail(job=job, attempt=attempt, code=refusal, message=text, sink=sink)
-        return Execution("failed" if done else "lost", job)
-    if job_succeed(job=job, attempt=attempt, result=stored, sink=sink):
-        return Execution("succeeded", job)
-    # Cancelled meanwhile, or the lease expired and the sweep gave the job to another attempt.
-    logger.warning("job %s: attempt %d finished but no longer owns the job", job.pk, attempt)
-    return Execution("lost", job)
+        return Execution(
+            "failed", job, transition=transition_failed(job=job, attempt=attempt, code=refusal, message=text)
+        )
+    return Execution("succeeded", job, transition=transition_succeeded(job=job, attempt=attempt, result=stored))
+
+
+def executions_write(*, executions: Sequence[Execution], sink: EventSink) -> list[Execution]:
+    """Writes the attempts' final transitions in one statement. An attempt whose job was cancelled
+    meanwhile, or taken over after its lease expired, changes nothing and comes back as ``lost``."""
+    written = jobs_transition(transitions=[e.transition for e in executions if e.transition is not None], sink=sink)
+    results = []
+    for execution in executions:
+        if execution.transition is None:
+            results.append(execution)
+        elif execution.job.pk in written:
+            results.append(Execution(execution.outcome, execution.job, execution.retry_after))
+        else:
+            # Cancelled meanwhile, or the lease expired and the sweep gave the job to another attempt.
+            logger.warning(
+                "job %s: attempt %d ended but no longer owns the job", execution.job.pk, execution.job.attempts
+            )
+            results.append(Execution("lost", execution.job))
+    return results

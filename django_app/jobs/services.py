@@ -11,16 +11,17 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 from pydantic import ValidationError
 
-from contracts.job_event import JobEventType
+from contracts.job_event import JobEvent, JobEventType
 from contracts.job_message import JobMessage
 from django_app.jobs.errors import InvalidParams, JobConflict, ParamsTooLarge, QueueUnavailable, UnknownTask
 from django_app.jobs.events import job_event_build, job_events_publish
@@ -174,11 +175,12 @@ def _job_transition(
     """
     for _ in range(_TRANSITION_TRIES if reread else 1):
         now = timezone.now()
+        values = {field: _at_write(value, now) for field, value in changes.items()}
         match = Job.objects.filter(pk=job.pk, seq=job.seq, status__in=list(statuses))
         if attempt is not None:
             match = match.filter(attempts=attempt)
-        if match.update(seq=job.seq + 1, updated_at=now, **changes):
-            for field, value in changes.items():
+        if match.update(seq=job.seq + 1, updated_at=now, **values):
+            for field, value in values.items():
                 setattr(job, field, value)
             job.seq += 1
             job.updated_at = now
@@ -268,78 +270,223 @@ def job_progress_record(*, job: Job, attempt: int, percent: int, note: str, sink
     )
 
 
-def job_succeed(*, job: Job, attempt: int, result: Any, sink: EventSink) -> bool:
-    return _job_transition(
-        job=job,
-        event="job.succeeded",
-        sink=sink,
-        statuses=[JobStatus.RUNNING],
-        attempt=attempt,
-        changes={
-            "status": JobStatus.SUCCEEDED,
-            "result": result,
-            "progress": 100,
-            "lease_until": None,
-            "finished_at": timezone.now(),
-            "error_code": "",
-            "error_message": "",
-        },
-    )
-
-
 def job_fail(*, job: Job, attempt: int, code: str, message: str, sink: EventSink) -> bool:
+    t = transition_failed(job=job, attempt=attempt, code=code, message=message)
     return _job_transition(
-        job=job,
-        event="job.failed",
-        sink=sink,
-        statuses=[JobStatus.RUNNING],
-        attempt=attempt,
-        changes={
-            "status": JobStatus.FAILED,
-            "lease_until": None,
-            "finished_at": timezone.now(),
-            "error_code": code[:64],
-            "error_message": message[:2000],
-        },
+        job=job, event=t.event, sink=sink, statuses=[JobStatus.RUNNING], attempt=attempt, changes=t.changes
     )
 
 
-def job_retry_later(*, job: Job, attempt: int, code: str, message: str, delay_seconds: int, sink: EventSink) -> bool:
+# --- Batches: one statement for a whole SQS batch ----------------------------------------------
+#
+# Each statement that commits costs a WAL flush; per job, claim and finish were two of them. The
+# worker claims a batch's jobs in one ``UPDATE ... RETURNING`` and writes their final transitions
+# in another. Both keep the rules of the one-job writes above: the claim re-checks the state in its
+# WHERE clause, a final transition names each job's ``seq`` and attempt, and each row changed gives
+# exactly one event, added once the statement has committed.
+
+
+@dataclass
+class JobTransition:
+    """One attempt's state change, decided but not yet written: the worker writes a batch's together."""
+
+    job: Job
+    attempt: int
+    event: JobEventType
+    changes: dict[str, Any]
+
+
+def transition_succeeded(*, job: Job, attempt: int, result: Any) -> JobTransition:
+    changes = {
+        "status": JobStatus.SUCCEEDED,
+        "result": result,
+        "progress": 100,
+        "lease_until": None,
+        "finished_at": AT_WRITE,
+        "error_code": "",
+        "error_message": "",
+    }
+    return JobTransition(job, attempt, "job.succeeded", changes)
+
+
+def transition_failed(*, job: Job, attempt: int, code: str, message: str) -> JobTransition:
+    changes = {
+        "status": JobStatus.FAILED,
+        "lease_until": None,
+        "finished_at": AT_WRITE,
+        "error_code": code[:64],
+        "error_message": message[:2000],
+    }
+    return JobTransition(job, attempt, "job.failed", changes)
+
+
+def transition_retry_later(*, job: Job, attempt: int, code: str, message: str, delay_seconds: int) -> JobTransition:
     """Back to queued after a failed attempt. ``enqueued_at`` is when the message shows again, so the
     stale-queued sweep measures from there and does not re-send a job that is only backing off."""
-    return _job_transition(
-        job=job,
-        event="job.queued",
-        sink=sink,
-        statuses=[JobStatus.RUNNING],
-        attempt=attempt,
-        changes={
-            "status": JobStatus.QUEUED,
-            "lease_until": None,
-            "enqueued_at": timezone.now() + dt.timedelta(seconds=delay_seconds),
-            "note": f"attempt {attempt} of {job.max_attempts} failed; retrying in {delay_seconds} s",
-            "error_code": code[:64],
-            "error_message": message[:2000],
-        },
-    )
+    changes = {
+        "status": JobStatus.QUEUED,
+        "lease_until": None,
+        "enqueued_at": timezone.now() + dt.timedelta(seconds=delay_seconds),
+        "note": f"attempt {attempt} of {job.max_attempts} failed; retrying in {delay_seconds} s",
+        "error_code": code[:64],
+        "error_message": message[:2000],
+    }
+    return JobTransition(job, attempt, "job.queued", changes)
 
 
-def job_cancel_acknowledge(*, job: Job, attempt: int, sink: EventSink) -> bool:
+def transition_cancelled(*, job: Job, attempt: int) -> JobTransition:
     """The task stopped by raising ``TaskCancelled``. Usually ``job_cancel`` already ended the job
-    (then this changes nothing and returns False); if the task stopped on its own, it ends cancelled."""
-    return _job_transition(
-        job=job,
-        event="job.cancelled",
-        sink=sink,
-        statuses=[JobStatus.RUNNING],
-        attempt=attempt,
-        changes={
-            "status": JobStatus.CANCELLED,
-            "lease_until": None,
-            "finished_at": timezone.now(),
-            "note": "cancelled",
-        },
+    (then writing this changes nothing); if the task stopped on its own, it ends cancelled."""
+    changes = {"status": JobStatus.CANCELLED, "lease_until": None, "finished_at": AT_WRITE, "note": "cancelled"}
+    return JobTransition(job, attempt, "job.cancelled", changes)
+
+
+def transition_released(*, job: Job, attempt: int) -> JobTransition:
+    """Claimed with the batch but never started (too little time left): back to queued, and the
+    attempt it never used is given back. Its message becomes visible again at once."""
+    changes = {
+        "status": JobStatus.QUEUED,
+        "attempts": attempt - 1,
+        "lease_until": None,
+        "started_at": None,
+        "enqueued_at": timezone.now(),
+        "note": "returned unstarted: too little time was left in the worker",
+    }
+    return JobTransition(job, attempt, "job.queued", changes)
+
+
+def _db(name: str, value: Any) -> Any:
+    """``value`` for column ``name`` as the database driver takes it (a UUID is text on SQLite...)."""
+    field = Job._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_db_prep_save(value, connection)
+
+
+def _update_returning(sql: str, params: list[Any]) -> list[Job]:
+    """Runs an ``UPDATE ... RETURNING *`` (PostgreSQL; SQLite ≥ 3.35) and gives the changed rows as
+    they are now. Plain SQL rather than the ORM: building these statements through the ORM's
+    expressions cost more CPU than the database took to run them. In autocommit the rows are
+    committed when this returns."""
+    return list(Job.objects.raw(f"UPDATE {Job._meta.db_table} {sql} RETURNING *", params))
+
+
+def _add_after_commit(sink: EventSink, events: list[JobEvent]) -> None:
+    """In autocommit (the worker) the statement has committed and this adds at once; inside a
+    transaction, the events wait for its commit."""
+    transaction.on_commit(lambda: sink.add_all(events))
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+def jobs_claim(
+    *, wanted: dict[uuid.UUID, tuple[str, int]], sink: EventSink, now: dt.datetime | None = None
+) -> dict[uuid.UUID, Job]:
+    """Claims, in one statement, every job of ``wanted`` (job id → task name, lease seconds) that
+    can be claimed now: queued, or running with an expired lease and attempts left, and running the
+    task named. Returns the claimed rows by id; ``job_claim`` decides about the others (terminal,
+    leased, exhausted, unknown, another task), one by one. One ``job.running`` event per claimed job.
+    """
+    if not wanted:
+        return {}
+    now = now or timezone.now()
+    by_task: dict[tuple[str, int], list[uuid.UUID]] = {}
+    for job_id, task_lease in wanted.items():
+        by_task.setdefault(task_lease, []).append(job_id)
+    named, lease, named_params, lease_params = [], [], [], []
+    for (task_name, seconds), ids in by_task.items():
+        named.append(f"(id IN ({_placeholders(len(ids))}) AND task = %s)")
+        named_params += [*(_db("id", job_id) for job_id in ids), task_name]
+        lease.append("WHEN %s THEN %s")
+        lease_params += [task_name, _db("lease_until", now + dt.timedelta(seconds=seconds))]
+    at = _db("updated_at", now)
+    claimed = _update_returning(
+        "SET status = %s, attempts = attempts + 1, lease_until = CASE task "
+        + " ".join(lease)
+        + " END, started_at = %s, progress = 0, note = '', error_code = '', error_message = '',"
+        " seq = seq + 1, updated_at = %s"
+        f" WHERE ({' OR '.join(named)})"
+        " AND (status = %s OR (status = %s AND (lease_until IS NULL OR lease_until <= %s)"
+        " AND attempts < max_attempts))",
+        [
+            JobStatus.RUNNING.value,
+            *lease_params,
+            at,
+            at,
+            *named_params,
+            JobStatus.QUEUED.value,
+            JobStatus.RUNNING.value,
+            at,
+        ],
     )
+    _add_after_commit(sink, [job_event_build(job=job, type="job.running") for job in claimed])
+    return {job.pk: job for job in claimed}
+
+
+def jobs_transition(*, transitions: Sequence[JobTransition], sink: EventSink) -> set[uuid.UUID]:
+    """Writes final transitions of running attempts, all in one statement; returns the ids changed.
+
+    Each row must still be running with the ``seq`` and attempt its transition names. A row that
+    no longer is (cancelled, taken over after a lost lease) is left alone; one whose ``seq`` alone
+    moved is retried on its own by ``_job_transition``, which re-reads it.
+    """
+    if not transitions:
+        return set()
+    now = timezone.now()
+    by_id = {t.job.pk: t for t in transitions}
+    assignments = ["seq = seq + 1", "updated_at = %s"]
+    params: list[Any] = [_db("updated_at", now)]
+    for name in sorted({name for t in transitions for name in t.changes}):
+        values = [_at_write(t.changes.get(name, _KEEP), now) for t in transitions]
+        if all(v is not _KEEP and v == values[0] for v in values):  # the usual batch: one value for all
+            assignments.append(f"{name} = %s")
+            params.append(_db(name, values[0]))
+            continue
+        cases = [(t.job.pk, v) for t, v in zip(transitions, values, strict=True) if v is not _KEEP]
+        assignments.append(f"{name} = CASE id {' '.join(['WHEN %s THEN %s'] * len(cases))} ELSE {name} END")
+        for job_id, value in cases:
+            params += [_db("id", job_id), _db(name, value)]
+    match = " OR ".join(["(id = %s AND seq = %s AND attempts = %s)"] * len(transitions))
+    for t in transitions:
+        params += [_db("id", t.job.pk), t.job.seq, t.attempt]
+    written = _update_returning(
+        f"SET {', '.join(assignments)} WHERE ({match}) AND status = %s", [*params, JobStatus.RUNNING.value]
+    )
+    for row in written:
+        t = by_id[row.pk]
+        for name in t.changes:
+            setattr(t.job, name, getattr(row, name))
+        t.job.seq, t.job.updated_at = row.seq, row.updated_at
+    _add_after_commit(sink, [job_event_build(job=row, type=by_id[row.pk].event) for row in written])
+    done = {row.pk for row in written}
+    for t in transitions:
+        if t.job.pk not in done and _job_transition(
+            job=t.job, event=t.event, sink=sink, statuses=[JobStatus.RUNNING], attempt=t.attempt, changes=t.changes
+        ):
+            done.add(t.job.pk)
+    return done
+
+
+_KEEP = object()  # a transition that leaves a column as it is
+AT_WRITE = object()  # a column set to the time of the write (finished_at: when the row says so)
+
+
+def _at_write(value: Any, now: dt.datetime) -> Any:
+    return now if value is AT_WRITE else value
+
+
+def job_lease_renew(*, job: Job, seconds: int) -> bool:
+    """Moves a live lease to now + ``seconds`` (a job claimed with its batch starts later than the
+    claim). Not a state change clients see: no event, no ``seq``. The compare is on the lease itself:
+    while it is live nobody else can claim the job, and every other writer changes or clears it."""
+    new = timezone.now() + dt.timedelta(seconds=seconds)
+    changed = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts, lease_until=job.lease_until
+    ).update(lease_until=new)
+    if changed:
+        job.lease_until = new
+    return bool(changed)
 
 
 def job_lease_expire(*, job: Job, sink: EventSink) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from django_app.jobs.models import Job
+
+if TYPE_CHECKING:
+    from django_app.jobs.services import JobTransition
 
 ClaimOutcome = Literal["claimed", "terminal", "leased", "exhausted", "contended"]
 ExecutionOutcome = Literal["succeeded", "failed", "cancelled", "retry", "skipped", "lost"]
@@ -36,3 +39,5 @@ class Execution:
     job: Job
     # Seconds until the message should be visible again (only for ``retry``).
     retry_after: int | None = None
+    # How the attempt ends, until it is written (``executions_write``); None once settled.
+    transition: JobTransition | None = None

@@ -3,10 +3,17 @@
 A record handler returns to acknowledge its record and raises to report it in ``batchItemFailures``
 (it then comes back: at once, after a backoff, or after the visibility timeout). Raising is how a
 record says "not done", never how the batch fails: one bad record does not touch the others.
+
+The database is written a batch at a time, since every statement that commits costs a WAL flush:
+one ``UPDATE ... RETURNING`` claims the batch's jobs before the first record, and the attempts'
+final transitions are written together (one statement) after the last one, or earlier when one has
+waited long enough. A record whose transition is not written (the database went away) is reported
+as not done even though its handler returned.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import time
@@ -16,13 +23,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from django.db import InterfaceError, OperationalError, close_old_connections
+from django.utils import timezone
 
 from django_app.jobs.conf import WorkerConf, worker_conf
-from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, job_execute
+from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, job_run
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
-from django_app.jobs.registry import task_get
-from django_app.jobs.worker_types import PoisonMessage
+from django_app.jobs.registry import TaskSpec, task_get
+from django_app.jobs.services import job_claim, job_lease_renew, jobs_claim, transition_released
+from django_app.jobs.worker_types import Execution, PoisonMessage
 from functions.worker.messages import job_message_parse
 from functions.worker.visibility import VisibilityChange, messages_visibility_change
 
@@ -46,7 +55,8 @@ class DatabaseUnavailable(RecordNotDone):
 
 
 class BatchRun:
-    """State of one invocation: the Lambda context, buffered events and visibility changes."""
+    """State of one invocation: the Lambda context, claimed jobs, unwritten transitions, buffered
+    events and visibility changes."""
 
     def __init__(self, *, context: Any, conf: WorkerConf) -> None:
         self.context = context
@@ -56,28 +66,44 @@ class BatchRun:
         # After one connectivity error the rest of the batch fails at once, instead of each record
         # waiting for its own connect timeout.
         self.database_down = False
-        self.outcomes: dict[str, str] = {}
-        # The batch's jobs, read in one query before the first record runs (see prefetch).
-        self.prefetched: dict[uuid.UUID, Job] | None = None
+        # Claimed with the batch (see claim) and not yet taken by their record.
+        self.claimed: dict[uuid.UUID, Job] = {}
+        # Jobs a record of this batch has taken: another record naming one is a duplicate.
+        self.taken: set[uuid.UUID] = set()
+        # Attempts that ended (or were given back) whose transition is not written yet, with their
+        # record and whether that record was acknowledged; since when the oldest has waited.
+        self.pending: list[tuple[SQSRecord, Execution, bool]] = []
+        self.pending_since = 0.0
+        # Acknowledged records whose transition could not be written: reported as not done.
+        self.unwritten: list[str] = []
 
-    def prefetch(self, records: list[dict[str, Any]]) -> None:
-        """Reads every job the batch names in one round trip instead of one per record.
+    def claim(self, records: list[dict[str, Any]]) -> None:
+        """Claims, in one statement, every job the batch names that it can run now.
 
-        A row read here may be stale when its record's turn comes (a cancel, another delivery):
-        the claim compares ``seq`` and re-reads on a mismatch, so staleness costs a query, never
-        a wrong decision. Unparseable records are left to their own handling (poison).
+        A job that cannot be claimed so (terminal, under a live lease, out of attempts, unknown, or
+        named with another task) is decided by its record alone, as before; a record whose task does
+        not fit the time left is not claimed (it goes back at its turn). If the process dies mid-batch,
+        the jobs claimed but not started keep their lease and their messages, which were not deleted,
+        come back: the job is claimed again once the lease has expired (or the lease sweep re-sends it).
         """
-        ids = set()
+        wanted: dict[uuid.UUID, tuple[str, int]] = {}
+        remaining = self.remaining_seconds()
         for record in records:
             try:
-                ids.add(job_message_parse(body=record.get("body", "")).job_id)
+                message = job_message_parse(body=record.get("body", ""))
             except PoisonMessage:
                 continue
+            spec = task_get(message.task)
+            if spec is not None and remaining >= spec.timeout + self.conf.time_margin_seconds:
+                wanted.setdefault(message.job_id, (spec.name, spec.timeout))
+        if not wanted:
+            return
         try:
             close_old_connections()
-            self.prefetched = {job.pk: job for job in Job.objects.filter(pk__in=ids)} if ids else {}
-        except (OperationalError, InterfaceError):
-            self.prefetched = {}  # each record meets the outage itself and reports it
+            self.claimed = jobs_claim(wanted=wanted, sink=self.outbox)
+        except (OperationalError, InterfaceError) as error:
+            logger.error("batch not claimed: database unreachable (%s)", error)
+            self.database_lost()
 
     def remaining_seconds(self) -> float:
         getter = getattr(self.context, "get_remaining_time_in_millis", None)
@@ -97,6 +123,30 @@ class BatchRun:
         receives = int(record.attributes.approximate_receive_count or 1)
         return min(self.conf.db_down_base_seconds * 2 ** max(0, receives - 1), 900)
 
+    def _take(self, spec: TaskSpec, job_id: uuid.UUID) -> Job | None:
+        """The job this record runs: claimed with the batch, or claimed now on its own; None when it
+        must not run (the caller acknowledges). Raises ``PoisonMessage``."""
+        job = self.claimed.get(job_id)
+        if job is not None and job.task == spec.name:
+            del self.claimed[job_id]
+            return job
+        claim = job_claim(job_id=job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=self.outbox)
+        if claim.outcome != "claimed":
+            logger.info("job %s not run: %s (status %s)", job_id, claim.outcome, claim.job.status)
+            return None
+        return claim.job
+
+    def _hold(self, job: Job, spec: TaskSpec) -> bool:
+        """Before the task starts: its lease must cover the task's timeout from now, as if claimed
+        now (a job claimed with its batch may start well after the claim). False: no longer ours."""
+        slack = dt.timedelta(seconds=self.conf.finish_flush_seconds)
+        if (
+            job.lease_until is not None
+            and job.lease_until >= timezone.now() + dt.timedelta(seconds=spec.timeout) - slack
+        ):
+            return True
+        return job_lease_renew(job=job, seconds=spec.timeout)
+
     def record_handle(self, record: SQSRecord) -> str:
         message_id = record.message_id
         if self.database_down:
@@ -107,26 +157,43 @@ class BatchRun:
             spec = task_get(message.task)
             if spec is None:
                 raise PoisonMessage("unknown_task", f"no task named {message.task!r}")
+            if message.job_id in self.taken:
+                # Two messages for one job in one batch (a re-send): the first one runs it.
+                logger.info("message %s: job %s is taken by another record of this batch", message_id, message.job_id)
+                return "skipped"
+            claimed = self.claimed.get(message.job_id)
             remaining = self.remaining_seconds()
-            if remaining < spec.timeout + self.conf.time_margin_seconds:
+            # A lease that ran out before the job's turn may already be another worker's to take.
+            expired = claimed is not None and claimed.lease_until is not None and claimed.lease_until <= timezone.now()
+            if remaining < spec.timeout + self.conf.time_margin_seconds or expired:
                 logger.info(
-                    "message %s returned unprocessed: %.1f s left, task %s needs %d s + %.0f s margin",
+                    "message %s returned unprocessed: %.1f s left, task %s needs %d s + %.0f s margin%s",
                     message_id,
                     remaining,
                     spec.name,
                     spec.timeout,
                     self.conf.time_margin_seconds,
+                    "; its lease ran out before its turn" if expired else "",
                 )
+                if claimed is not None and claimed.task == spec.name:
+                    # Claimed with the batch but never started: given back with the batch's writes.
+                    del self.claimed[message.job_id]
+                    self.taken.add(message.job_id)
+                    release = transition_released(job=claimed, attempt=claimed.attempts)
+                    self._pend(record, Execution("skipped", claimed, transition=release), acknowledged=False)
                 self._come_back_in(record, 0)
                 raise NotEnoughTime(f"{remaining:.1f} s left, {spec.name} needs {spec.timeout} s")
             close_old_connections()
-            execution = job_execute(
-                message=message,
-                spec=spec,
-                sink=self.outbox,
-                conf=self.conf,
-                lambda_remaining=self.remaining_seconds,
-                known_job=(self.prefetched or {}).pop(message.job_id, None),
+            job = self._take(spec, message.job_id)
+            if job is None:
+                return "skipped"
+            self.taken.add(job.pk)
+            self._write_if_due(spec)
+            if not self._hold(job, spec):
+                logger.info("message %s: job %s was cancelled or taken over before it started", message_id, job.pk)
+                return "skipped"
+            execution = job_run(
+                job=job, spec=spec, sink=self.outbox, conf=self.conf, lambda_remaining=self.remaining_seconds
             )
         except PoisonMessage as poison:
             logger.error(
@@ -139,17 +206,55 @@ class BatchRun:
             self._come_back_in(record, self.conf.poison_visibility_seconds)
             raise
         except (OperationalError, InterfaceError) as error:
-            self.database_down = True
+            self.database_lost()
             logger.error("message %s not processed: database unreachable (%s)", message_id, error)
             self._come_back_in(record, self._database_backoff(record))
             raise DatabaseUnavailable(str(error)) from error
-        self.outcomes[message_id] = execution.outcome
-        logger.info("message %s: job %s %s", message_id, execution.job.pk, execution.outcome)
         if execution.outcome == "retry":
             assert execution.retry_after is not None
+            self._pend(record, execution, acknowledged=False)
             self._come_back_in(record, execution.retry_after)
             raise RetryScheduled(f"job {execution.job.pk} retries in {execution.retry_after} s")
+        self._pend(record, execution, acknowledged=True)
         return execution.outcome
+
+    def _pend(self, record: SQSRecord, execution: Execution, *, acknowledged: bool) -> None:
+        if not self.pending:
+            self.pending_since = time.monotonic()
+        self.pending.append((record, execution, acknowledged))
+
+    def _write_if_due(self, spec: TaskSpec) -> None:
+        """Before a task starts: writes the waiting transitions if the oldest has waited long enough,
+        or if the task could outlast a waiting job's lease (an ended attempt must never look like a
+        lost worker to the lease sweep)."""
+        if not self.pending:
+            return
+        interval = self.conf.finish_flush_seconds
+        leases = [e.job.lease_until for _, e, _ in self.pending if e.job.lease_until is not None]
+        task_end = timezone.now() + dt.timedelta(seconds=spec.timeout - interval)
+        if time.monotonic() - self.pending_since >= interval or (leases and task_end > min(leases)):
+            self.write_pending()
+
+    def write_pending(self) -> None:
+        """Writes the waiting transitions in one statement; database errors propagate (the caller
+        then calls ``database_lost``)."""
+        if not self.pending:
+            return
+        close_old_connections()
+        written = executions_write(executions=[e for _, e, _ in self.pending], sink=self.outbox)
+        for (record, _, _), execution in zip(self.pending, written, strict=True):
+            logger.info("message %s: job %s %s", record.message_id, execution.job.pk, execution.outcome)
+        self.pending = []
+
+    def database_lost(self) -> None:
+        """The rest of the batch fails at once, and so does every acknowledged record whose
+        transition was not written: its message comes back and runs the job again."""
+        self.database_down = True
+        for record, _, acknowledged in self.pending:
+            if acknowledged:
+                self.unwritten.append(record.message_id)
+                self._come_back_in(record, self._database_backoff(record))
+        self.pending = []
 
     def finish(self) -> None:
         """Publish the buffered events and apply the visibility changes, before the handler returns."""
@@ -167,17 +272,25 @@ def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
     # raise_on_entire_batch_failure=False: a batch where every record failed must still report every
     # id (Powertools would otherwise raise, and Lambda would retry the whole batch, acknowledged or not).
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    run.prefetch(list(event.get("Records") or []))
     try:
+        run.claim(list(event.get("Records") or []))
         response: dict[str, Any] = dict(
             process_partial_response(event=event, record_handler=run.record_handle, processor=processor)
         )
+        try:
+            run.write_pending()
+        except (OperationalError, InterfaceError) as error:
+            logger.error("the batch's final transitions were not written: database unreachable (%s)", error)
+            run.database_lost()
     finally:
         run.finish()
+    failures = list(response.get("batchItemFailures") or [])
+    failures += [{"itemIdentifier": message_id} for message_id in run.unwritten]
+    response["batchItemFailures"] = failures
     logger.info(
         "batch of %d record(s): %d not done, %.0f ms",
         len(event.get("Records") or []),
-        len(response.get("batchItemFailures") or []),
+        len(failures),
         (time.monotonic() - started) * 1000,
     )
     return response

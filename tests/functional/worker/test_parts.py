@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -149,6 +150,9 @@ class ListSink:
 
     def add(self, event: JobEvent) -> None:
         self.events.append(event)
+
+    def add_all(self, events: Sequence[JobEvent]) -> None:
+        self.events.extend(events)
 
 
 @pytest.mark.django_db
