@@ -30,8 +30,22 @@ def _owned_job_ids(request: Request, serializer: type[serializers.Serializer], u
     return sorted(asked, key=str)
 
 
+class JobIdField(serializers.UUIDField):
+    """A job id as the schema says: a UUID string. DRF's UUIDField also takes JSON numbers, and so
+    ``true``/``false``, as ``UUID(int=…)``."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        value: uuid.UUID = super().to_internal_value(data)
+        return value
+
+
+_NOT_OWNED = OpenApiResponse(description="`not_found`: one of `jobs` is not a job of yours.")
+
+
 class TicketRequestSerializer(serializers.Serializer):
-    jobs = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=50, default=list)
+    jobs = serializers.ListField(child=JobIdField(), required=False, max_length=50, default=list)
 
 
 class TicketCreateApi(APIView):
@@ -51,6 +65,7 @@ class TicketCreateApi(APIView):
                     "websocket_url": serializers.CharField(),
                 },
             ),
+            404: _NOT_OWNED,
             429: OpenApiResponse(description="`rate_limited`: too many tickets; wait `Retry-After` seconds."),
         },
     )
@@ -70,7 +85,7 @@ class TicketCreateApi(APIView):
 
 
 class GrantRequestSerializer(serializers.Serializer):
-    jobs = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=50)
+    jobs = serializers.ListField(child=JobIdField(), min_length=1, max_length=50)
 
 
 class GrantCreateApi(APIView):
@@ -86,7 +101,8 @@ class GrantCreateApi(APIView):
                     "expires_in": serializers.IntegerField(),
                     "topics": serializers.ListField(child=serializers.CharField()),
                 },
-            )
+            ),
+            404: _NOT_OWNED,
         },
     )
     def post(self, request: Request) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import pagination, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,6 +48,13 @@ class JobCursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF falls back to the default on `page_size=abc` or `0`; bad input gets a 400 here.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise ApiError(status_code=400, code="invalid_filter", message="`page_size` must be a positive integer.")
+        return super().get_page_size(request)
+
 
 class TaskListApi(APIView):
     @extend_schema(responses={200: inline_serializer("Task", {"name": serializers.CharField()}, many=True)})
@@ -68,8 +75,27 @@ class TaskListApi(APIView):
 
 class JobListCreateApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("status", enum=JobStatus.values), OpenApiParameter("cursor", str)],
-        responses={200: JobSerializer(many=True)},
+        parameters=[
+            OpenApiParameter("status", enum=JobStatus.values),
+            OpenApiParameter("cursor", str, description="`next` or `previous` of the page before."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1},
+                description=f"Jobs per page, {JobCursorPagination.page_size} by default; more than "
+                f"{JobCursorPagination.max_page_size} gives {JobCursorPagination.max_page_size}.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "JobPage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": JobSerializer(many=True),
+                },
+            ),
+            404: OpenApiResponse(description="`not_found`: the cursor is not one this API gave out."),
+        },
     )
     def get(self, request: Request) -> Response:
         status_filter = request.query_params.get("status")
@@ -84,7 +110,14 @@ class JobListCreateApi(APIView):
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request=JobSubmitSerializer, responses={202: JobSerializer})
+    @extend_schema(
+        request=JobSubmitSerializer,
+        responses={
+            202: JobSerializer,
+            400: OpenApiResponse(description="`unknown_task`, `invalid_params` (see `fields`), `invalid_request`."),
+            413: OpenApiResponse(description="`params_too_large`, `payload_too_large`."),
+        },
+    )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise ApiError(status_code=400, code="invalid_request", message="Send a JSON object.")
@@ -122,7 +155,15 @@ class _JobActionApi(APIView):
     def act(self, job: Job) -> Job:
         raise NotImplementedError
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobSerializer,
+            409: OpenApiResponse(
+                description="`job_not_cancellable`, `job_not_retryable`: its status does not allow it."
+            ),
+        },
+    )
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
         job = _owned_job(request, job_id)
         try:

@@ -136,6 +136,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "django_app.config.openapi.document_errors",  # the 4xx answers of config.errors
+    ],
 }
 
 # Where jobs go and where their events are published. Names, not IDs: on Lambda they come

@@ -136,3 +136,21 @@ def test_form_encoded_body_is_refused(api: Any) -> None:
 def test_disallowed_host(client: Any) -> None:
     response = client.get("/api/health/", HTTP_HOST="evil.example.com")
     assert_error(response, 400, "disallowed_host")
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "-1", "1.5", "", "٣"])
+def test_bad_page_size(api: Any, page_size: str) -> None:
+    # DRF used the default page size instead: found by tests/security/test_api_schemathesis.py.
+    assert_error(api.get("/api/jobs/", {"page_size": page_size}), 400, "invalid_filter")
+
+
+def test_a_page_size_over_the_maximum_gives_the_maximum(api: Any) -> None:
+    assert api.get("/api/jobs/", {"page_size": "1000"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/ws/tickets/", "/api/ws/grants/"])
+@pytest.mark.parametrize("job_id", [False, True, 0, 5, 1.5, None])
+def test_a_job_id_that_is_not_a_uuid_string(api: Any, path: str, job_id: Any) -> None:
+    # DRF's UUIDField took JSON numbers (and booleans) as UUID(int=…): `false` was job 00000000-….
+    error = assert_error(api.post(path, {"jobs": [job_id]}, format="json"), 400, "invalid_request")
+    assert "jobs" in error["fields"]

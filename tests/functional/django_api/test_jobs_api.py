@@ -137,6 +137,26 @@ def test_openapi_schema_and_docs(api: Any) -> None:
     assert api.get("/api/docs/").status_code == 200
 
 
+def test_openapi_schema_documents_the_error_answers(api: Any) -> None:
+    # Found by tests/security/test_api_schemathesis.py: no operation listed a 4xx, and the job list
+    # was documented as an array although it answers a page.
+    paths = json.loads(api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)["paths"]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "401" in responses, (method, path)
+            assert all(responses[code]["content"] == error for code in responses if code.startswith("4"))
+            if "requestBody" in operation:
+                assert {"400", "403", "413", "415"} <= set(responses), (method, path)
+            if "{job_id}" in path:
+                assert "404" in responses, (method, path)
+    assert {"404", "429"} <= set(paths["/api/ws/tickets/"]["post"]["responses"])
+    assert "409" in paths["/api/jobs/{job_id}/cancel/"]["post"]["responses"]
+    page = paths["/api/jobs/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/JobPage"}
+
+
 def test_unknown_job_id_is_404(api: Any) -> None:
     response = api.get(f"/api/jobs/{uuid.uuid4()}/")
     assert response.status_code == 404
