@@ -174,7 +174,7 @@ def test_a_claimed_job_whose_turn_comes_too_late_is_given_back_and_its_message_r
     assert drain(worker_queue.url) == []
 
 
-def test_a_job_claimed_with_its_batch_gets_a_full_lease_when_it_starts(
+def test_a_job_claimed_with_its_batch_gets_a_full_lease_when_it_starts_and_waits_for_no_one(
     user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
 ) -> None:
     settings.JOBS_QUEUE_URL = ""
@@ -182,26 +182,48 @@ def test_a_job_claimed_with_its_batch_gets_a_full_lease_when_it_starts(
         owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file), "sleep_seconds": 1}
     )
     later = job_submit(owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file)})
-    leases: list[dt.datetime] = []
-    starts: list[dt.datetime] = []
+    seen: list[tuple[dt.datetime, dt.datetime, str]] = []  # later's lease, when, slow's status
 
     def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
-        if sql.lstrip().upper().startswith("UPDATE") and "lease_until" in sql:
-            row = Job.objects.filter(pk=later.pk).values_list("lease_until", flat=True).first()
-            if row is not None:
-                leases.append(row)
-                starts.append(timezone.now())
+        if sql.lstrip().upper().startswith("UPDATE"):
+            lease = Job.objects.filter(pk=later.pk).values_list("lease_until", flat=True).first()
+            if lease is not None:
+                seen.append((lease, timezone.now(), Job.objects.get(pk=slow.pk).status))
         return result
 
     with connection.execute_wrapper(watch):
         response = worker_handler(sqs_event(records=[record_for(slow), record_for(later)]), LambdaContextStub())
 
     assert response == {"batchItemFailures": []}
-    # Claimed with a 2 s lease; the first task took 1 s, so the lease was renewed before it started.
-    assert len(leases) >= 2
-    assert leases[-1] - starts[-1] >= dt.timedelta(seconds=1.5)
-    assert leases[-1] > leases[0]
+    # Both claimed with a 2 s lease; the first task took 1 s, so before the second one started its
+    # lease was renewed to a full 2 s, and the first job's success was written rather than left
+    # waiting behind a task that could outlast its lease.
+    (claimed_lease, _, _), (renewed_lease, renewed_at, slow_status) = seen[0], seen[-1]
+    assert renewed_lease - renewed_at >= dt.timedelta(seconds=1.5)
+    assert renewed_lease > claimed_lease
+    assert slow_status == JobStatus.SUCCEEDED
+    assert Job.objects.get(pk=later.pk).status == JobStatus.SUCCEEDED
+
+
+def test_a_job_whose_lease_ran_out_before_its_turn_is_given_back(
+    user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
+) -> None:
+    settings.JOBS_QUEUE_URL = ""
+    slow = job_submit(
+        owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file), "sleep_seconds": 2.2}
+    )
+    later = job_submit(owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file)})
+    records = [record_for(slow), record_for(later)]
+
+    response = worker_handler(sqs_event(records=records), LambdaContextStub())
+
+    # The 2 s lease of the second job ran out while the first ran: another worker may have taken
+    # it, so it is not run here; it is given back and its message returns at once.
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+    later.refresh_from_db()
+    assert (later.status, later.attempts, later.lease_until) == (JobStatus.QUEUED, 0, None)
+    assert count_lines(side_effect_file, "ran") == 1
 
 
 def test_a_database_lost_before_the_batch_is_written_acknowledges_nothing(
