@@ -264,6 +264,7 @@ def run() -> str:
     }
     results: list[dict[str, Any]] = []
     notes: list[str] = []
+    load_before = os.getloadavg()[0]
     try:
         for _ in range(100):  # bounded: moto starts in well under 10 s
             with socket.socket() as probe:
@@ -285,6 +286,7 @@ def run() -> str:
         moto.terminate()  # the process this benchmark started, by its handle
         moto.wait(timeout=10)
 
+    load_after = os.getloadavg()[0]
     lines = [
         f"{JOBS_PER_ROUND:,} no-op jobs per round, {ROUNDS} rounds (median), handler called in-process with "
         f"batches of {BATCH}; events to a moto SNS topic in its own process; `CONN_MAX_AGE=60` as on Lambda.",
@@ -338,6 +340,9 @@ def run() -> str:
         "The 10 `job.running` events leave as one PublishBatch on a background thread right after the claim "
         "(overlapping the tasks), the 10 final ones right after the second statement; the handler waits for "
         "both before it returns.",
+        "",
+        f"Load average (1 min) at the start and the end of the run: {load_before:.1f} and {load_after:.1f} on "
+        f"{os.cpu_count()} cores; the figures move with it.",
         *notes,
     ]
     return "\n".join(lines)
