@@ -1,7 +1,9 @@
 """Writes to jobs. The API, the admin, the worker and the sweeps all go through these functions.
 
-Every change bumps ``seq`` in the same UPDATE, and state changes are conditional on the state the
-caller saw, so two actors racing (a cancel and a worker, two deliveries) cannot both win.
+Every change clients can see bumps ``seq`` in the same UPDATE, and state changes are conditional on
+the state the caller saw, so two actors racing (a cancel and a worker, two deliveries) cannot both
+win. (The one write that leaves ``seq`` alone, a worker renewing its own live lease, is invisible to
+clients and compares the lease itself.)
 """
 
 from __future__ import annotations
