@@ -107,7 +107,7 @@ class AwsJsonClient:
                     raise
                 _backoff(attempt)
                 continue
-            answer: dict[str, Any] = json.loads(response.body) if response.body else {}
+            answer = _json_body(response.body)
             if response.status == 200:
                 return answer
             # "__type" is "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException".
@@ -118,6 +118,16 @@ class AwsJsonClient:
                 raise error
             _backoff(attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    """The answer's JSON; a body that is not JSON (a load balancer's or proxy's HTML 5xx page)
+    counts as empty, so the status alone decides (5xx: retried, then ``AwsError``)."""
+    try:
+        answer = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 def _backoff(attempt: int) -> None:

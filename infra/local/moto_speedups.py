@@ -1,6 +1,6 @@
 """Two hot spots of moto's server that cost the local stack most of its CPU, removed without
 changing what moto answers (profiled with py-spy under 100 jobs in flight: moto spent ~75 % of
-the stack's CPU, two thirds of it in these two places).
+the stack's CPU, two thirds of it in these two places), and one race.
 
 1. Routing. Every request goes through ``DomainDispatcherApplication.get_application``, which, under
    one lock, lists moto's service folders on disk and matches the host against every backend's URL
@@ -14,6 +14,11 @@ the stack's CPU, two thirds of it in these two places).
    (``ContentBasedDeduplication``, ``MessageRetentionPeriod``): quadratic in the backlog. Inside
    those two calls the counts are never read, so they are skipped there; everywhere else
    (``GetQueueAttributes``) they are computed as before.
+
+3. DynamoDB requests one at a time. moto's ``TransactWriteItems`` deep-copies the tables while
+   another request thread may insert into them ("dictionary changed size during iteration",
+   answered as an HTML 500); under the soak's 20 concurrent WebSocket connects that happened
+   every run. The GIL serialises the work anyway, so one lock costs nothing measurable.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ def _routing_key(environ: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def install() -> None:
+    from moto.dynamodb.responses import DynamoHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue, SQSBackend
 
@@ -90,3 +96,12 @@ def install() -> None:
         setattr(Queue, name, _count_unless_skipped(getattr(Queue, name)))
     SQSBackend.send_message = _without_counts(SQSBackend.send_message)  # type: ignore[method-assign]
     SQSBackend.receive_message = _without_counts(SQSBackend.receive_message)  # type: ignore[method-assign]
+
+    dynamodb_lock = threading.Lock()
+    dynamodb_call_action = DynamoHandler.call_action
+
+    def call_action_alone(self: Any) -> Any:
+        with dynamodb_lock:
+            return dynamodb_call_action(self)
+
+    DynamoHandler.call_action = call_action_alone  # type: ignore[method-assign]
