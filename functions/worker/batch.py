@@ -26,6 +26,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from django_app.jobs.conf import WorkerConf, worker_conf
+from django_app.jobs.events import job_event_build
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, job_run
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
@@ -133,6 +134,12 @@ class BatchRun:
         claim = job_claim(job_id=job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=self.outbox)
         if claim.outcome != "claimed":
             logger.info("job %s not run: %s (status %s)", job_id, claim.outcome, claim.job.status)
+            if claim.outcome == "terminal" and claim.job.attempts > 0:
+                # The message came back although a worker ended the job: that worker may have died
+                # between writing the end and publishing it (its message was never deleted). The
+                # terminal event again, same seq (clients drop repeats): never lost, only late.
+                # (A job cancelled before any attempt had its event published by the API.)
+                self.outbox.add(job_event_build(job=claim.job, type=f"job.{claim.job.status}"))  # type: ignore[arg-type]
             return None
         return claim.job
 

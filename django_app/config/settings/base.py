@@ -151,6 +151,18 @@ JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
 # Modules of a team's own tasks, imported (registering them) beside django_app.jobs.tasks.
 JOBS_EXTRA_TASK_MODULES = env.list_("JOBS_EXTRA_TASK_MODULES", [])
+# The worker's and the sweeps' timings (defaults and meaning: django_app/jobs/conf.py), set from
+# the environment only when given there (the soak shortens them: tests/soak).
+for _knob in (
+    "WORKER_RETRY_BASE_SECONDS",
+    "WORKER_POISON_VISIBILITY_SECONDS",
+    "WORKER_DB_DOWN_BASE_SECONDS",
+    "WORKER_FINISH_FLUSH_SECONDS",
+    "JOBS_LEASE_GRACE_SECONDS",
+    "JOBS_QUEUED_STALE_SECONDS",
+):
+    if _value := env.str_(_knob, ""):
+        globals()[_knob] = float(_value)
 
 LOGGING = {
     "version": 1,

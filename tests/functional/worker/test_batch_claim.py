@@ -26,6 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ARN = "arn:aws:sqs:us-east-1:123456789012:jobs-batch-claim"
 
 
+@pytest.fixture(autouse=True)
+def batched_writes(settings: Any) -> None:
+    """The batch-write mode (off by default: see WorkerConf.finish_flush_seconds) is what these test."""
+    settings.WORKER_FINISH_FLUSH_SECONDS = 0.25
+
+
 def record_for(job: Job, *, task: str | None = None, queue_arn: str = ARN) -> dict[str, Any]:
     return sqs_record(body=job_message_body(job_id=job.pk, task=task or job.task), queue_arn=queue_arn)
 
@@ -254,3 +260,25 @@ def test_a_database_lost_before_the_batch_is_written_acknowledges_nothing(
     assert len(response["batchItemFailures"]) == 2
     assert Job.objects.get(pk=quick.pk).status == JobStatus.RUNNING
     assert Job.objects.get(pk=steps.pk).status == JobStatus.RUNNING
+
+
+def test_by_default_each_end_is_written_before_the_next_task_starts(
+    user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
+) -> None:
+    # A worker killed during the second task must not have left the first one's end unwritten
+    # (its message would come back and run a finished task again).
+    settings.WORKER_FINISH_FLUSH_SECONDS = 0
+    settings.JOBS_QUEUE_URL = ""
+    first = job_submit(owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file)})
+    second = job_submit(owner=user, task_name="wt_steps", params={"path": str(side_effect_file), "steps": 2})
+    first_status_during_second: list[str] = []
+
+    def look(_: int) -> None:
+        first_status_during_second.append(Job.objects.get(pk=first.pk).status)
+
+    tasks.HOOKS["wt_steps"] = look
+    try:
+        worker_handler(sqs_event(records=[record_for(first), record_for(second)]), LambdaContextStub())
+    finally:
+        tasks.HOOKS.pop("wt_steps", None)
+    assert first_status_during_second == [JobStatus.SUCCEEDED]

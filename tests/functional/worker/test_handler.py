@@ -354,3 +354,25 @@ def test_serverless_yml_wires_the_worker_as_the_issue_requires() -> None:
         > resources["JobsQueue"]["Properties"]["MessageRetentionPeriod"]
     )
     assert json.dumps(worker)  # plain data all the way down
+
+
+def test_a_message_for_an_ended_job_publishes_its_terminal_event_again(
+    user: Any, worker_queue: Any, esm: Any, events_topic: tuple[str, str]
+) -> None:
+    # As if the worker that ended the job died before publishing: its message comes back.
+    job = job_submit(owner=user, task_name="word_count", params={"text": "one two"})
+    esm(worker_queue)
+    job.refresh_from_db()
+    first = events_of(queue_url=events_topic[1], job_id=job.pk, expect=job.seq)
+    aws_client("sqs").send_message(
+        QueueUrl=worker_queue.url, MessageBody=job_message_body(job_id=job.pk, task="word_count")
+    )
+
+    delivery = esm(worker_queue)
+
+    assert delivery is not None
+    assert delivery.failed_ids == set()
+    again = events_of(queue_url=events_topic[1], job_id=job.pk, expect=1)
+    assert [(e.type, e.seq, e.result) for e in again] == [("job.succeeded", job.seq, first[-1].result)]
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
