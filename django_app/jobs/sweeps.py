@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -82,6 +83,10 @@ def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None)
         for name in names:
             try:
                 report[name] = runs[name]()
+            except (OperationalError, InterfaceError) as error:
+                # An operational state, not a bug: the next scheduled run does this one's work.
+                logger.warning("sweep %s skipped, database unreachable: %s", name, error)
+                report[name] = "database_unavailable"
             except Exception:
                 logger.exception("sweep %s failed", name)
                 report[name] = "error"

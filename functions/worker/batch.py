@@ -22,7 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from django_app.jobs.conf import WorkerConf, worker_conf
@@ -244,11 +244,20 @@ class BatchRun:
 
     def write_pending(self) -> None:
         """Writes the waiting transitions in one statement; database errors propagate (the caller
-        then calls ``database_lost``)."""
+        then calls ``database_lost``) after one more try on a fresh connection: the tasks behind
+        these transitions already ran, and an unwritten end makes their messages run them again.
+        A connection killed by a database restart fails the first try; the new connection waits
+        for the server (DATABASE_CONNECT_RETRY_SECONDS)."""
         if not self.pending:
             return
-        close_old_connections()
-        written = executions_write(executions=[e for _, e, _ in self.pending], sink=self.outbox)
+        executions = [e for _, e, _ in self.pending]
+        try:
+            close_old_connections()
+            written = executions_write(executions=executions, sink=self.outbox)
+        except (OperationalError, InterfaceError) as error:
+            logger.warning("writing the batch's ends failed (%s); once more on a new connection", error)
+            connection.close()
+            written = executions_write(executions=executions, sink=self.outbox)
         for (record, _, _), execution in zip(self.pending, written, strict=True):
             logger.info("message %s: job %s %s", record.message_id, execution.job.pk, execution.outcome)
         self.pending = []

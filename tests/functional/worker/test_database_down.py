@@ -64,3 +64,38 @@ def test_an_unreachable_database_fails_every_record_and_loses_no_job(user: Any, 
             break
     assert [Job.objects.get(pk=job.pk).status for job in jobs] == [JobStatus.SUCCEEDED] * 4
     assert drain(worker_queue.url) == []
+
+
+def test_sweeps_skip_a_run_while_the_database_is_unreachable(caplog: Any) -> None:
+    from functions.worker.schedule import schedule_handle
+
+    with database_down():
+        answer = schedule_handle(event={"sweep": "all"})
+
+    assert answer == {"sweeps": {name: "database_unavailable" for name in ("unsent", "leases", "purge")}}
+    assert not any(record.exc_info for record in caplog.records)  # an expected state: no traceback
+
+
+def test_a_batch_whose_end_write_fails_once_writes_it_on_a_new_connection(
+    user: Any, worker_queue: Any, esm: Any, side_effect_file: Any
+) -> None:
+    # A database restart kills the connection between the task and the write of its end: the
+    # task must not run again because its end was never written.
+    job = job_submit(owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file)})
+    updates: list[str] = []
+
+    def fail_the_end_once(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().upper().startswith("UPDATE") and "finished_at" in sql:
+            updates.append(sql)
+            if len(updates) == 1:  # the end's first write
+                raise OperationalError("server closed the connection unexpectedly (simulated)")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_the_end_once):
+        delivery = esm(worker_queue)
+
+    assert delivery is not None
+    assert delivery.failed_ids == set()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert side_effect_file.read_text().count("ran") == 1
