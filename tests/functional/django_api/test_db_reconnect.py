@@ -22,7 +22,8 @@ class _LateProxy:
     """Refuses connections (nothing listens) until ``opens_after`` seconds, then forwards bytes
     to the real server: what a client sees while PostgreSQL restarts."""
 
-    def __init__(self, target: tuple[str, int], opens_after: float) -> None:
+    def __init__(self, target: tuple[str, int], opens_after: float, *, cut_first: int = 0) -> None:
+        self.cut_first = cut_first  # accepted, then closed at once: a server shutting down
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = int(probe.getsockname()[1])
@@ -43,6 +44,10 @@ class _LateProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.cut_first > 0:
+                self.cut_first -= 1
+                client.close()
+                continue
             upstream = socket.create_connection(self.target)
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -98,6 +103,24 @@ def test_without_retry_time_a_refused_connection_fails_at_once(settings: Any) ->
     try:
         with pytest.raises(OperationalError):
             connection.ensure_connection()
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+        proxy.close()
+
+
+def test_a_connection_cut_while_it_is_set_up_is_opened_again(settings: Any) -> None:
+    _require_postgres()
+    settings.DATABASE_CONNECT_RETRY_SECONDS = 10
+    target = (connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"]))
+    proxy = _LateProxy(target, 0, cut_first=2)
+    time.sleep(0.1)  # listening
+    saved = _through(proxy)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+            assert cursor.fetchone() == (1,)
+        assert proxy.cut_first == 0
     finally:
         connection.close()
         connection.settings_dict.update(saved)

@@ -1,14 +1,16 @@
-"""Django's PostgreSQL backend, waiting for the server instead of failing at once when a new
-connection is refused: a restart or fail-over (RDS Multi-AZ takes 30-60 s, a plain restart ~1 s)
+"""Django's PostgreSQL backend, waiting for the server instead of failing at once when opening a
+connection fails: a restart or fail-over (RDS Multi-AZ takes 30-60 s, a plain restart ~1-5 s)
 then delays requests and worker batches instead of answering 500 or failing every record.
 
-Only opening a connection is retried: nothing has been sent yet, so nothing can run twice. A
-connection lost in the middle of a query still fails that request or batch (Django reconnects
-on the next one: CONN_HEALTH_CHECKS is on).
+Only opening a connection is retried (connecting and the session set-up Django runs on it, which
+a server shutting down can also cut: "terminating connection due to administrator command"):
+no statement of the request has run yet, so nothing can run twice. A connection lost in the middle
+of a request's queries still fails that request (Django reconnects on the next one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -21,16 +23,24 @@ Database: Any = base.Database  # type: ignore[attr-defined]  # psycopg (or psyco
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+    def connect(self) -> None:
         deadline = time.monotonic() + float(getattr(settings, "DATABASE_CONNECT_RETRY_SECONDS", 0))
         delay = 0.05
         for attempt in range(1, 1000):  # bounded by the deadline long before this
             try:
-                return super().get_new_connection(conn_params)
+                super().connect()
+                return
             except Database.OperationalError as error:
+                self._forget_broken_connection()
                 if time.monotonic() + delay > deadline:
                     raise
-                logger.warning("database refused connection (attempt %d), retrying: %s", attempt, error)
+                logger.warning("database connection failed (attempt %d), retrying: %s", attempt, error)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
-        raise RuntimeError("unreachable")
+
+    def _forget_broken_connection(self) -> None:
+        """A connection opened but cut during set-up is closed, so the next try starts clean."""
+        broken, self.connection = self.connection, None
+        if broken is not None:
+            with contextlib.suppress(Database.Error):
+                broken.close()
