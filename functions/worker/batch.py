@@ -38,6 +38,10 @@ from functions.worker.visibility import VisibilityChange, messages_visibility_ch
 
 logger = logging.getLogger(__name__)
 
+# A lease that lost less than this to the batch's earlier tasks is not renewed: renewing is a write,
+# and a second is well inside the lease sweep's grace.
+LEASE_SLACK = dt.timedelta(seconds=1)
+
 
 class RecordNotDone(Exception):
     """Base of the reasons a record is reported as a batch item failure."""
@@ -146,10 +150,9 @@ class BatchRun:
     def _hold(self, job: Job, spec: TaskSpec) -> bool:
         """Before the task starts: its lease must cover the task's timeout from now, as if claimed
         now (a job claimed with its batch may start well after the claim). False: no longer ours."""
-        slack = dt.timedelta(seconds=self.conf.finish_flush_seconds)
         if (
             job.lease_until is not None
-            and job.lease_until >= timezone.now() + dt.timedelta(seconds=spec.timeout) - slack
+            and job.lease_until >= timezone.now() + dt.timedelta(seconds=spec.timeout) - LEASE_SLACK
         ):
             return True
         return job_lease_renew(job=job, seconds=spec.timeout)

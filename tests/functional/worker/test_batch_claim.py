@@ -185,7 +185,7 @@ def test_a_job_claimed_with_its_batch_gets_a_full_lease_when_it_starts_and_waits
 ) -> None:
     settings.JOBS_QUEUE_URL = ""
     slow = job_submit(
-        owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file), "sleep_seconds": 1}
+        owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file), "sleep_seconds": 1.5}
     )
     later = job_submit(owner=user, task_name="wt_side_effect", params={"path": str(side_effect_file)})
     seen: list[tuple[dt.datetime, dt.datetime, str]] = []  # later's lease, when, slow's status
@@ -202,7 +202,7 @@ def test_a_job_claimed_with_its_batch_gets_a_full_lease_when_it_starts_and_waits
         response = worker_handler(sqs_event(records=[record_for(slow), record_for(later)]), LambdaContextStub())
 
     assert response == {"batchItemFailures": []}
-    # Both claimed with a 2 s lease; the first task took 1 s, so before the second one started its
+    # Both claimed with a 2 s lease; the first task took 1.5 s, so before the second one started its
     # lease was renewed to a full 2 s, and the first job's success was written rather than left
     # waiting behind a task that could outlast its lease.
     (claimed_lease, _, _), (renewed_lease, renewed_at, slow_status) = seen[0], seen[-1]
