@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Field
 from django.utils import timezone
 from pydantic import ValidationError
@@ -89,7 +89,14 @@ def job_enqueue(*, job: Job) -> bool:
         logger.exception("job %s stays queued until the sweep re-sends it", job.id)
         return False
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(enqueued_at=now)
+    try:
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(enqueued_at=now)
+    except (OperationalError, InterfaceError) as error:
+        # The job is committed and its message sent: only the note that it was sent is missing,
+        # so the sweep may send it once more (a duplicate the worker ignores). Never a 500 for a
+        # job that exists (a database restart can cut the connection right here).
+        logger.warning("job %s sent, but enqueued_at not written: %s", job.id, error)
+        return True
     job.enqueued_at = now
     return True
 

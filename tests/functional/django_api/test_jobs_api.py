@@ -67,6 +67,24 @@ def test_a_failed_send_leaves_the_job_queued_for_the_sweep(api: Any, settings: A
     assert job.enqueued_at is None
 
 
+def test_a_connection_lost_after_the_send_still_answers_202(api: Any, jobs_queue: str) -> None:
+    # A database restart can cut the connection between SendMessage and the enqueued_at note.
+    from django.db import OperationalError, connection
+
+    def cut_the_note(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().upper().startswith("UPDATE") and "enqueued_at" in sql:
+            raise OperationalError("terminating connection due to administrator command (simulated)")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(cut_the_note):
+        response = submit(api, {"task": "countdown", "params": {"seconds": 1}})
+
+    assert response.status_code == 202
+    [message] = drain(jobs_queue)
+    assert str(JobMessage.model_validate_json(message["Body"]).job_id) == response.json()["id"]
+    assert Job.objects.get(pk=response.json()["id"]).enqueued_at is None  # the sweep may send it again
+
+
 def test_get_job_with_etag_and_304(api: Any, jobs_queue: str) -> None:
     job_id = submit(api, {"task": "countdown", "params": {"seconds": 1}}).json()["id"]
 
