@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 
-.PHONY: run test test-sqlite test-postgres lint typecheck package bench clean check-config rehearse node
+.PHONY: run test test-sqlite test-postgres lint typecheck package bench clean check-config rehearse node soak
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ rehearse: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The full soak on PostgreSQL (docs/reliability.md): 5,000 jobs, 500 WebSocket clients, faults on.
+# Its CI-sized twin (tests/soak/test_soak.py) runs in `make test`.
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak
 
 clean:
 	rm -rf build staticfiles .pytest_cache .mypy_cache .ruff_cache
