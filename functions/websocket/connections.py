@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +104,17 @@ class ConnectionStore:
     def _call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         return self._request(operation, {"TableName": self.table, **payload})
 
-    def _transact(self, items: list[dict[str, Any]]) -> None:
+    def _transact(self, items: list[dict[str, Any]], *, token: str | None = None) -> None:
         for item in items:
             next(iter(item.values()))["TableName"] = self.table
-        self._request("TransactWriteItems", {"TransactItems": items})
+        payload: dict[str, Any] = {"TransactItems": items}
+        if token:
+            payload["ClientRequestToken"] = token
+        self._request("TransactWriteItems", payload)
+
+    def _ticket_used_by(self, *, jti: str) -> str:
+        answer = self._call("GetItem", {"Key": {"pk": _s(f"ticket#{jti}"), "sk": _s("ticket")}, "ConsistentRead": True})
+        return str(answer.get("Item", {}).get("conn", {}).get("S", ""))
 
     # -- connections -------------------------------------------------------------------------
 
@@ -119,6 +127,7 @@ class ConnectionStore:
                     "Item": {
                         "pk": _s(f"ticket#{claims.jti}"),
                         "sk": _s("ticket"),
+                        "conn": _s(connection_id),  # who used it: tells our own retry from a replay
                         "expires_at": _n(claims.exp + _TICKET_SLACK_SECONDS),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
@@ -138,9 +147,13 @@ class ConnectionStore:
             },
         ]
         try:
-            self._transact(items)
+            # The token makes DynamoDB answer a retried transaction (after a timeout) as it answered
+            # the first; emulators that ignore it are covered by the ticket's "conn" below.
+            self._transact(items, token=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{claims.jti}/{connection_id}")))
         except _TransactionCanceled as cancelled:
             if cancelled.reasons[:1] == ["ConditionalCheckFailed"]:
+                if self._ticket_used_by(jti=claims.jti) == connection_id:  # our own first try went through
+                    return Connection(connection_id, claims.sub, tuple(claims.topics), connected_at, expires_at)
                 raise TicketReplayed(claims.jti) from cancelled
             raise StoreUnavailable(f"connect transaction cancelled: {cancelled.reasons}") from cancelled
         return Connection(connection_id, claims.sub, tuple(claims.topics), connected_at, expires_at)

@@ -95,6 +95,20 @@ def test_a_ticket_works_once(table: str) -> None:
     assert not any(second in pk for pk, _ in before)
 
 
+def test_a_connect_retried_after_its_transaction_went_through_is_not_a_replay(table: str) -> None:
+    # The store's transaction timed out on the client but was applied (seen in the soak under load):
+    # the retry of the same $connect, same connection id, must succeed, not refuse the ticket.
+    ticket = mint(user="1")
+    connection_id = new_connection_id()
+    assert ws(connect_event(connection_id=connection_id, ticket=ticket))["statusCode"] == 200
+    before = keys(table)
+
+    again = ws(connect_event(connection_id=connection_id, ticket=ticket))
+
+    assert again["statusCode"] == 200
+    assert keys(table) == before
+
+
 def test_the_previous_key_still_verifies_during_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
     from functions.websocket import deps
 
