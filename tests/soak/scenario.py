@@ -287,7 +287,9 @@ class Soak:
             await asyncio.sleep(1)
         else:
             raise RuntimeError(f"client {client.number}: no ticket ({status})")
-        client.ws = await websockets.connect(f"{ticket['websocket_url']}?ticket={ticket['ticket']}", max_size=None)
+        client.ws = await websockets.connect(
+            f"{ticket['websocket_url']}?ticket={ticket['ticket']}", max_size=None, open_timeout=60
+        )
         topic = next(t for t in ticket["topics"] if t.startswith("user:"))
         await client.ws.send(json.dumps({"action": "subscribe", "topic": topic}))
         for _ in range(50):  # bounded: events may arrive before the acknowledgement

@@ -1,0 +1,112 @@
+"""The local stack's moto (with infra/local/moto_speedups.py) still answers as moto does: checked
+against a real server process the way the stack starts it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.local.moto_server import FAKE_CREDENTIALS, MotoServer
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = MotoServer(services=("sqs", "dynamodb"))
+    server.launch()
+    try:
+        yield server.wait()
+    finally:
+        server.stop()
+
+
+def _client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def test_queue_counts_are_still_reported(endpoint: str) -> None:
+    sqs = _client("sqs", endpoint)
+    url = sqs.create_queue(QueueName="counts")["QueueUrl"]
+    for n in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    assert len(received) == 2
+    assert attributes["ApproximateNumberOfMessages"] == "3"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+
+
+def test_an_expired_message_is_not_received(endpoint: str) -> None:
+    sqs = _client("sqs", endpoint)
+    url = sqs.create_queue(QueueName="retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])] == ["fresh"]
+
+
+@pytest.fixture(scope="module")
+def table(endpoint: str) -> str:
+    dynamodb = _client("dynamodb", endpoint)
+    dynamodb.create_table(
+        TableName="speedups",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "speedups"
+
+
+def _put(pk: str, value: str = "v", *, condition: str | None = None) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": "speedups", "Item": {"pk": {"S": pk}, "sk": {"S": "s"}, "v": {"S": value}}}
+    if condition:
+        put["ConditionExpression"] = condition
+    return {"Put": put}
+
+
+def _items(endpoint: str) -> dict[str, str]:
+    rows = _client("dynamodb", endpoint).scan(TableName="speedups")["Items"]
+    return {row["pk"]["S"]: row["v"]["S"] for row in rows}
+
+
+def test_a_cancelled_transaction_changes_nothing(endpoint: str, table: str) -> None:
+    dynamodb = _client("dynamodb", endpoint)
+    dynamodb.transact_write_items(TransactItems=[_put("taken", "first"), _put("kept", "old")])
+
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(
+            TransactItems=[_put("taken", "second", condition="attribute_not_exists(pk)"), _put("kept", "new"),
+                           _put("fresh")]
+        )  # fmt: skip
+
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert {k: v for k, v in _items(endpoint).items() if k in ("taken", "kept", "fresh")} == {
+        "taken": "first",
+        "kept": "old",
+    }
+
+
+def test_concurrent_transactions_all_succeed(endpoint: str, table: str) -> None:
+    dynamodb = _client("dynamodb", endpoint)
+
+    def write(n: int) -> None:
+        dynamodb.transact_write_items(TransactItems=[_put(f"c{n}-a"), _put(f"c{n}-b")])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, range(40)))
+
+    assert sum(1 for key in _items(endpoint) if key.startswith("c")) == 80
