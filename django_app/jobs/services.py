@@ -485,6 +485,14 @@ def _at_write(value: Any, now: dt.datetime) -> Any:
     return now if value is AT_WRITE else value
 
 
+def wal_flush(*, job_id: uuid.UUID) -> None:
+    """A synchronous commit that writes WAL, so PostgreSQL flushes the WAL up to it: every earlier
+    asynchronous commit becomes durable with it. A transaction that changes no row writes no WAL and
+    waits for no flush, hence a real write, though one nobody can see: ``seq = seq`` on a row the
+    caller wrote (a new row version; no ``seq`` bump, no event). Call it in autocommit."""
+    Job.objects.filter(pk=job_id).update(seq=F("seq"))
+
+
 def job_lease_renew(*, job: Job, seconds: int) -> bool:
     """Moves a live lease to now + ``seconds`` (a job claimed with its batch starts later than the
     claim). Not a state change clients see: no event, no ``seq``. The compare is on the lease itself:

@@ -9,6 +9,10 @@ one ``UPDATE ... RETURNING`` claims the batch's jobs before the first record, an
 final transitions are written together (one statement) after the last one, or earlier when one has
 waited long enough. A record whose transition is not written (the database went away) is reported
 as not done even though its handler returned.
+
+On PostgreSQL the ends written before another task starts commit asynchronously (no wait for the
+WAL flush); the batch's last write is a normal synchronous commit, which makes them durable, before
+the handler returns and so before Lambda deletes any acknowledged message (see ``write_pending``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, 
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
 from django_app.jobs.registry import TaskSpec, task_get
-from django_app.jobs.services import job_claim, job_lease_renew, jobs_claim, transition_released
+from django_app.jobs.services import job_claim, job_lease_renew, jobs_claim, transition_released, wal_flush
 from django_app.jobs.worker_types import Execution, PoisonMessage
 from functions.worker.messages import job_message_parse
 from functions.worker.visibility import VisibilityChange, messages_visibility_change
@@ -81,6 +85,9 @@ class BatchRun:
         self.pending_since = 0.0
         # Acknowledged records whose transition could not be written: reported as not done.
         self.unwritten: list[str] = []
+        # Ends committed asynchronously (PostgreSQL) that no synchronous commit has covered yet, with
+        # their record and whether it was acknowledged: the batch's last write covers them.
+        self.unflushed: list[tuple[SQSRecord, Job, bool]] = []
 
     def claim(self, records: list[dict[str, Any]]) -> None:
         """Claims, in one statement, every job the batch names that it can run now.
@@ -245,35 +252,57 @@ class BatchRun:
         if time.monotonic() - self.pending_since >= interval or (leases and task_end > min(leases)):
             self.write_pending()
 
-    def write_pending(self) -> None:
+    def write_pending(self, *, final: bool = False) -> None:
         """Writes the waiting transitions in one statement; database errors propagate (the caller
         then calls ``database_lost``) after one more try on a fresh connection: the tasks behind
         these transitions already ran, and an unwritten end makes their messages run them again.
         A connection killed by a database restart fails the first try; the new connection waits
-        for the server (DATABASE_CONNECT_RETRY_SECONDS)."""
-        if not self.pending:
-            return
+        for the server (DATABASE_CONNECT_RETRY_SECONDS).
+
+        On PostgreSQL a write before another task starts commits asynchronously: a worker killed
+        after it loses nothing (the server has the commit, and every session sees it at once).
+        ``final`` (after the last record) commits synchronously, which flushes the WAL up to it and
+        so every asynchronous commit before it; if it changed no row (then it wrote no WAL and
+        waited for nothing), ``wal_flush`` does. Only then may the handler return and Lambda delete
+        the acknowledged messages."""
+        asynchronous = not final and connection.vendor == "postgresql"
         executions = [e for _, e, _ in self.pending]
-        try:
+        if executions:
+            try:
+                close_old_connections()
+                written = executions_write(executions=executions, sink=self.outbox, asynchronous=asynchronous)
+            except (OperationalError, InterfaceError) as error:
+                logger.warning("writing the batch's ends failed (%s); once more on a new connection", error)
+                connection.close()
+                written = executions_write(executions=executions, sink=self.outbox, asynchronous=asynchronous)
+            wrote = []
+            for (record, execution, acknowledged), result in zip(self.pending, written, strict=True):
+                logger.info("message %s: job %s %s", record.message_id, result.job.pk, result.outcome)
+                if execution.transition is not None and result.outcome != "lost":
+                    wrote.append((record, result.job, acknowledged))
+            self.pending = []
+            if asynchronous:
+                self.unflushed += wrote
+            elif wrote:
+                self.unflushed = []  # this synchronous commit flushed the WAL up to itself
+        if final and self.unflushed:
             close_old_connections()
-            written = executions_write(executions=executions, sink=self.outbox)
-        except (OperationalError, InterfaceError) as error:
-            logger.warning("writing the batch's ends failed (%s); once more on a new connection", error)
-            connection.close()
-            written = executions_write(executions=executions, sink=self.outbox)
-        for (record, _, _), execution in zip(self.pending, written, strict=True):
-            logger.info("message %s: job %s %s", record.message_id, execution.job.pk, execution.outcome)
-        self.pending = []
+            wal_flush(job_id=self.unflushed[-1][1].pk)
+            self.unflushed = []
 
     def database_lost(self) -> None:
         """The rest of the batch fails at once, and so does every acknowledged record whose
         transition was not written: its message comes back and runs the job again."""
         self.database_down = True
-        for record, _, acknowledged in self.pending:
+        # Ends committed asynchronously and not yet flushed count as unwritten too: no record is
+        # acknowledged before a synchronous commit covers its end (its message coming back finds
+        # the job ended and only publishes the terminal event again).
+        for record, _, acknowledged in [*self.pending, *self.unflushed]:
             if acknowledged:
                 self.unwritten.append(record.message_id)
                 self._come_back_in(record, self._database_backoff(record))
         self.pending = []
+        self.unflushed = []
 
     def finish(self) -> None:
         """Publish the buffered events and apply the visibility changes, before the handler returns."""
@@ -297,7 +326,8 @@ def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
             process_partial_response(event=event, record_handler=run.record_handle, processor=processor)
         )
         try:
-            run.write_pending()
+            # Synchronous: nothing is acknowledged (the response, then Lambda's deletes) before it.
+            run.write_pending(final=True)
         except (OperationalError, InterfaceError) as error:
             logger.error("the batch's final transitions were not written: database unreachable (%s)", error)
             run.database_lost()
