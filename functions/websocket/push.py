@@ -5,13 +5,17 @@ job-events SNS topic) and returns ``{"batchItemFailures": [{"itemIdentifier": <m
 (the event source mapping sets ``ReportBatchItemFailures``): a record fails when some subscribed
 connection could not be reached after retries, or when it is not a job event at all (it then ends
 in the DLQ after ``maxReceiveCount`` receives). Gone connections (410) are deleted and never fail
-a record. Records of a batch are pushed in order, so one job's events go out in ``seq`` order.
+a record. One job's records are pushed in order, so its events go out in ``seq`` order; different
+jobs' records are pushed concurrently (a batch of ten events for ten jobs, each to ten connections,
+no longer waits for each event's slowest post in turn).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -25,10 +29,17 @@ from functions.websocket.sqs_events import BatchItemFailure, BatchResponse, SqsE
 
 logger = logging.getLogger(__name__)
 
+# Jobs whose events are pushed at once; each job's fan-out has the Fanout's own threads.
+_JOBS_AT_ONCE = 8
 # Stop starting records this long before Lambda's timeout, so the answer always gets out (an
 # invocation that times out sends the whole batch back).
 _SAFETY_SECONDS = 3.0
 _DEFAULT_BUDGET_SECONDS = 25.0
+
+
+@cache
+def _jobs_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_JOBS_AT_ONCE, thread_name_prefix="push-job")
 
 
 @cache
@@ -58,20 +69,31 @@ def handler(event: SqsEvent, context: Any) -> BatchResponse:
             logger.error("record %s is not a job event: sent back, to end in the DLQ", message_id)
             failures.append({"itemIdentifier": message_id})
     subscribers = topic_subscribers((job_event for _, job_event in events), store=deps.store())
+    by_job: dict[uuid.UUID, list[tuple[str, JobEvent]]] = {}
     for message_id, job_event in events:
-        if time.monotonic() >= deadline:
-            failures.append({"itemIdentifier": message_id})
-            continue
-        outcome = push_event(
-            job_event,
-            subscribers=subscribers,
-            store=deps.store(),
-            fanout=fanout(),
-            api_base_url=settings.api_base_url,
-            deadline=deadline,
-        )
-        if not outcome.ok:
-            failures.append({"itemIdentifier": message_id})
+        by_job.setdefault(job_event.job_id, []).append((message_id, job_event))
+
+    def push_job(records: list[tuple[str, JobEvent]]) -> list[str]:
+        """The job's records in order; returns the message ids that failed."""
+        failed = []
+        for message_id, job_event in records:
+            if time.monotonic() >= deadline:
+                failed.append(message_id)
+                continue
+            outcome = push_event(
+                job_event,
+                subscribers=subscribers,
+                store=deps.store(),
+                fanout=fanout(),
+                api_base_url=settings.api_base_url,
+                deadline=deadline,
+            )
+            if not outcome.ok:
+                failed.append(message_id)
+        return failed
+
+    for failed in _jobs_executor().map(push_job, by_job.values()):
+        failures += [{"itemIdentifier": message_id} for message_id in failed]
     return {"batchItemFailures": failures}
 
 
@@ -80,4 +102,7 @@ def reset() -> None:
     if fanout.cache_info().currsize:
         fanout().close()
     fanout.cache_clear()
+    if _jobs_executor.cache_info().currsize:
+        _jobs_executor().shutdown(wait=True)
+    _jobs_executor.cache_clear()
     deps.reset()

@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=12.0, help="jobs submitted per second")
     parser.add_argument("--no-restart", action="store_true", help="do not restart PostgreSQL")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/reliability.md")
+    parser.add_argument("--work-dir", type=Path, help="keep the stack's state and log here (default: temporary)")
     args = parser.parse_args()
     config = SoakConfig(
         database_url=_postgres_url(),
@@ -43,8 +44,12 @@ def main() -> int:
         rate=args.rate,
         restart_postgres=not args.no_restart,
     )
-    with tempfile.TemporaryDirectory(prefix="soak-") as work:
-        result = run_soak(config, work_dir=Path(work))
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        result = run_soak(config, work_dir=args.work_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="soak-") as work:
+            result = run_soak(config, work_dir=Path(work))
     table = result.table()
     print(table)
     for line in result.function_errors[:20] + result.tally.http_5xx[:20] + result.missed_detail:
