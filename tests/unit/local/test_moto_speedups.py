@@ -110,3 +110,26 @@ def test_concurrent_transactions_all_succeed(endpoint: str, table: str) -> None:
         list(pool.map(write, range(40)))
 
     assert sum(1 for key in _items(endpoint) if key.startswith("c")) == 80
+
+
+def test_a_query_returns_its_partition_in_range_order(endpoint: str, table: str) -> None:
+    dynamodb = _client("dynamodb", endpoint)
+    for pk, sk in (("topic#a", "conn#2"), ("topic#b", "conn#1"), ("topic#a", "conn#1"), ("topic#a", "meta")):
+        dynamodb.put_item(TableName="speedups", Item={"pk": {"S": pk}, "sk": {"S": sk}, "v": {"S": "v"}})
+
+    everything = dynamodb.query(
+        TableName="speedups", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "topic#a"}}
+    )["Items"]
+    connections = dynamodb.query(
+        TableName="speedups",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :conn)",
+        ExpressionAttributeValues={":pk": {"S": "topic#a"}, ":conn": {"S": "conn#"}},
+    )["Items"]
+    nothing = dynamodb.query(
+        TableName="speedups", KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "topic#z"}}
+    )["Items"]
+
+    assert [item["sk"]["S"] for item in everything] == ["conn#1", "conn#2", "meta"]
+    assert [item["sk"]["S"] for item in connections] == ["conn#1", "conn#2"]
+    assert nothing == []
+    assert len(dynamodb.scan(TableName="speedups")["Items"]) >= 4  # the table is whole again
