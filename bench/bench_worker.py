@@ -338,12 +338,16 @@ def run() -> str:
         "*jobs/s, events discarded*: the same rounds with no topic configured, which isolates the emulator's "
         "per-request cost. *moto CPU / PublishBatch*: the moto process's CPU time over the child's calls. "
         "*DB-only floor*: jobs/s if a job cost nothing but its round trips, as bare `SELECT 1`; the UPDATEs "
-        "cost more than that because each one commits (WAL flush).",
+        "cost more than that because each one commits (a WAL flush, unless asynchronous).",
         "",
         "Per batch of 10: a connection health check (`close_old_connections`, `conn_health_checks`) and the "
         "claim of every job (one `UPDATE ... RETURNING`); then, by default, a health check and the job's end "
-        "(one `UPDATE ... RETURNING`, one commit) before the next task starts: 2 + 2 × 10 round trips and 11 "
-        "commits for 10 jobs. With the ends batched, one health check and one statement for all 10 ends: "
+        "(one `UPDATE ... RETURNING`) before the next task starts: 11 commits for 10 jobs. On PostgreSQL the "
+        "ends written before another task commit with `synchronous_commit` off (`BEGIN`, `SET LOCAL "
+        "synchronous_commit = off`, the UPDATE, `COMMIT`: no wait for the WAL flush) and the last one "
+        "synchronously, which flushes the WAL for all of them before the handler returns: 2 + 2 × 10 + 9 "
+        "counted round trips per batch, plus 9 `BEGIN` and 9 `COMMIT` the driver sends outside Django's "
+        "cursor (not counted). With the ends batched, one health check and one statement for all 10 ends: "
         "4 round trips and two commits. The 10 `job.running` events leave as one PublishBatch on a background "
         "thread right after the claim (overlapping the tasks), the 10 final ones at the end; the handler waits "
         "for both before it returns.",
