@@ -4,10 +4,10 @@ A record handler returns to acknowledge its record and raises to report it in ``
 (it then comes back: at once, after a backoff, or after the visibility timeout). Raising is how a
 record says "not done", never how the batch fails: one bad record does not touch the others.
 
-The database is written a batch at a time, since every statement that commits costs a WAL flush:
-one ``UPDATE ... RETURNING`` claims the batch's jobs before the first record, and the attempts'
-final transitions are written together (one statement) after the last one, or earlier when one has
-waited long enough. A record whose transition is not written (the database went away) is reported
+One ``UPDATE ... RETURNING`` claims the batch's jobs before the first record. Each attempt's final
+transition is written before the next task starts (so a worker killed mid-batch never runs a
+finished task again); with ``WORKER_FINISH_FLUSH_SECONDS`` > 0 they are batched instead, for tasks
+safe to run twice. A record whose transition is not written (the database went away) is reported
 as not done even though its handler returned.
 
 On PostgreSQL the ends written before another task starts commit asynchronously (no wait for the
