@@ -68,7 +68,9 @@ def handler(event: SqsEvent, context: Any) -> BatchResponse:
         except (ValueError, ValidationError):  # pydantic's ValidationError is a ValueError; named for clarity
             logger.error("record %s is not a job event: sent back, to end in the DLQ", message_id)
             failures.append({"itemIdentifier": message_id})
-    subscribers = topic_subscribers((job_event for _, job_event in events), store=deps.store())
+    subscribers = topic_subscribers(
+        (job_event for _, job_event in events), store=deps.store(), executor=_jobs_executor()
+    )
     by_job: dict[uuid.UUID, list[tuple[str, JobEvent]]] = {}
     for message_id, job_event in events:
         by_job.setdefault(job_event.job_id, []).append((message_id, job_event))

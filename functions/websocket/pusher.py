@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from contracts.job_event import JobEvent
@@ -43,24 +44,28 @@ def event_frame(event: JobEvent, *, topic: str, api_base_url: str) -> bytes:
     return data
 
 
-def topic_subscribers(events: Iterable[JobEvent], *, store: ConnectionStore) -> dict[str, list[Subscriber] | None]:
-    """Each topic the events go to, read once for the whole batch (``None``: the store failed).
+def topic_subscribers(
+    events: Iterable[JobEvent], *, store: ConnectionStore, executor: Executor | None = None
+) -> dict[str, list[Subscriber] | None]:
+    """Each topic the events go to, read once for the whole batch (``None``: the store failed);
+    with an ``executor``, the reads run concurrently (a batch of ten jobs names up to 20 topics).
 
     One read serves every event of a batch because all of them were committed before the batch
     arrived: a subscription stored after this read is followed by the client's fetch
     (subscribe-then-fetch), which sees those events. A batch of one user's events reads the user
     topic once instead of once per event.
     """
-    subscribers: dict[str, list[Subscriber] | None] = {}
-    for event in events:
-        for topic in event.topics():
-            if topic not in subscribers:
-                try:
-                    subscribers[topic] = store.topic_subscribers(topic=topic)
-                except StoreUnavailable as error:
-                    logger.warning("could not read the subscribers of %s: %s", topic, error)
-                    subscribers[topic] = None
-    return subscribers
+    topics = list(dict.fromkeys(topic for event in events for topic in event.topics()))
+
+    def read(topic: str) -> list[Subscriber] | None:
+        try:
+            return store.topic_subscribers(topic=topic)
+        except StoreUnavailable as error:
+            logger.warning("could not read the subscribers of %s: %s", topic, error)
+            return None
+
+    found = executor.map(read, topics) if executor is not None else map(read, topics)
+    return dict(zip(topics, found, strict=True))
 
 
 def recipients(event: JobEvent, *, subscribers: Mapping[str, list[Subscriber] | None]) -> dict[str, str] | None:
