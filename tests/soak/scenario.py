@@ -67,6 +67,9 @@ class SoakConfig:
     restart_postgres: bool = True
     time_limit: float = 540.0
     seed: int = 7
+    # Concurrent batches per SQS event source (the stack's --pollers; its default is 2). Lambda
+    # starts an SQS trigger with five; the push queue's fan-out to 500 clients needs more than two.
+    pollers: int = 4
 
 
 @dataclass
@@ -112,6 +115,7 @@ class SoakResult:
     function_errors: list[str]
     throttled_posts: int
     killed_invocations: int
+    timed_out: bool  # the time limit cut the load or the faults short
 
     @property
     def ok(self) -> bool:
@@ -124,6 +128,7 @@ class SoakResult:
             and not self.tally.http_5xx
             and not self.function_errors
             and self.jobs_by_status.get("succeeded", 0) == self.tally.submitted
+            and not self.timed_out
         )
 
     def table(self) -> str:
@@ -133,7 +138,7 @@ class SoakResult:
         rows = [
             ("jobs submitted (202)", f"{t.submitted} at {c.rate:g}/s"),
             ("WebSocket clients / users", f"{c.clients} / {c.users}"),
-            ("duration", f"{self.seconds:.0f} s"),
+            ("duration", f"{self.seconds:.0f} s" + (" (**time limit reached**)" if self.timed_out else "")),
             ("jobs by final status", ", ".join(f"{k} {v}" for k, v in sorted(self.jobs_by_status.items()))),
             ("**lost** (no row, not terminal, or body never completed)", str(self.lost + self.not_terminal)),
             ("**double-run** (body completed more than once)", str(self.double_run)),
@@ -275,6 +280,7 @@ class Soak:
         self.jobs_queue = self.sqs.get_queue_url(QueueName="polyglot-local-jobs")["QueueUrl"]
         self.dlq = self.sqs.get_queue_url(QueueName="polyglot-local-jobs-dlq")["QueueUrl"]
         self.submitting = True
+        self.timed_out = False
 
     # clients
 
@@ -459,7 +465,14 @@ class Soak:
         faults = [self._killer(), self._poison(), self._vanish_and_reconnect(listeners)]
         if self.config.restart_postgres:
             faults.append(self._restart())
-        await asyncio.wait_for(asyncio.gather(self._load(), *faults), max(1.0, deadline - time.monotonic()))
+        work = [asyncio.ensure_future(step) for step in (self._load(), *faults)]
+        done, late = await asyncio.wait(work, timeout=max(1.0, deadline - time.monotonic()))
+        for step in done:
+            step.result()  # a step that failed fails the soak
+        for step in late:  # out of time: what did not finish is cut short and the counts still run
+            step.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        self.timed_out = bool(late)
         for _ in range(100_000):  # bounded by the deadline
             if self._all_seen() or time.monotonic() > deadline:
                 break
@@ -528,6 +541,7 @@ def run_soak(config: SoakConfig, *, work_dir: Path) -> SoakResult:
         environment=environment,
         throttle_share=config.throttle_share,
         schedule_seconds={"polyglot-local-sweep": 2},
+        pollers=config.pollers,
         params={"jobsVisibilityTimeout": 10, "pushVisibilityTimeout": 3},
     )
     started = time.monotonic()
@@ -584,4 +598,5 @@ def run_soak(config: SoakConfig, *, work_dir: Path) -> SoakResult:
         function_errors=errors,
         throttled_posts=logs.count("429 LimitExceededException (injected)"),
         killed_invocations=len(killed),
+        timed_out=soak.timed_out,
     )
