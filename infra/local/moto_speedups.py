@@ -25,9 +25,11 @@ the stack's CPU, two thirds of it in the first two), and two races.
    took long enough to time out. The backup is made of the items the transaction names instead,
    and a cancelled transaction puts exactly those back.
 
-5. Two receives of one queue racing to move the same message to its DLQ: the loser's
-   ``list.remove`` raises ``ValueError`` and the request answers 500 (the soak's two pollers met it).
-   The receive is tried again; the message is in the DLQ either way.
+5. Receives of one queue racing each other inside moto: two moving the same message to its DLQ
+   (the loser's ``list.remove`` raises ``ValueError``), or one copying the queue's pending groups
+   while another changes them (``RuntimeError: Set changed size during iteration``); either answered
+   500 under the soak's concurrent pollers. The receive is tried again; a message the failed try had
+   already marked received comes back after its visibility timeout, as after any lost receive.
 
 6. ``Query`` on a table's own key gathers and sorts *every* item of the table, then keeps one
    partition's: the push function's subscriber queries waited on it (88 % of its time in the soak).
@@ -63,12 +65,12 @@ def _without_counts(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _retried_on_dlq_race(method: Callable[..., Any]) -> Callable[..., Any]:
+def _retried_on_receive_race(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         for attempt in range(1, 4):
             try:
                 return method(*args, **kwargs)
-            except ValueError:  # moto's own list.remove of a message another receive moved
+            except (ValueError, RuntimeError):  # moto's own races between receives (see 5. above)
                 if attempt == 3:
                     raise
         raise AssertionError("unreachable")
@@ -121,7 +123,7 @@ def install() -> None:
     ):
         setattr(Queue, name, _count_unless_skipped(getattr(Queue, name)))
     SQSBackend.send_message = _without_counts(SQSBackend.send_message)  # type: ignore[method-assign]
-    SQSBackend.receive_message = _without_counts(_retried_on_dlq_race(SQSBackend.receive_message))  # type: ignore[method-assign]
+    SQSBackend.receive_message = _without_counts(_retried_on_receive_race(SQSBackend.receive_message))  # type: ignore[method-assign]
 
     dynamodb_lock = threading.Lock()
     dynamodb_call_action = DynamoHandler.call_action
