@@ -332,11 +332,7 @@ class Soak:
                     client.seen[str(job["id"])] = job["status"]
             if not page.get("next"):
                 return
-            path = page["next"].split("://", 1)[1].split("/", 1)[1]
-            path = "/" + path
-
-    async def _run_client(self, client: Client) -> None:
-        await self._listen(client)
+            path = "/" + page["next"].split("://", 1)[1].split("/", 1)[1]  # the next page, on our origin
 
     # faults
 
