@@ -75,6 +75,7 @@ class TaskListApi(APIView):
 
 class JobListCreateApi(APIView):
     @extend_schema(
+        operation_id="jobs_list",  # a page, not a list: spectacular would name it jobs_retrieve too
         parameters=[
             OpenApiParameter("status", enum=JobStatus.values),
             OpenApiParameter("cursor", str, description="`next` or `previous` of the page before."),

@@ -27,7 +27,7 @@ from contracts.ws_protocol import MAX_CLIENT_FRAME_BYTES
 from functions.websocket import push
 from tests.aws import aws_client
 from tests.functional.websocket.builders import TICKET_KEY, message_event, mint, mint_grant
-from tests.functional.websocket.conftest import connected, ws
+from tests.functional.websocket.conftest import connected, current_event_loop, ws
 from tests.functional.websocket.management_fake import ManagementFake, management_fake
 from tests.security.fuzzing import FUZZ
 
@@ -56,8 +56,14 @@ class Connection:
             return self.management.received[self.connection_id][-1]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def event_loop_for_mangum() -> Iterator[None]:
+    with current_event_loop():
+        yield
+
+
 @pytest.fixture(scope="module")
-def connection() -> Iterator[Connection]:
+def connection(event_loop_for_mangum: None) -> Iterator[Connection]:
     """One connection for every example: a table, the management fake and the environment the
     websocket tests use (tests/functional/websocket/conftest.py), module-scoped so that Hypothesis
     reuses them."""

@@ -3,8 +3,10 @@ and the management-API fake, all wired through the environment exactly as on Lam
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -46,6 +48,25 @@ def management(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementFake]:
     with management_fake() as fake:
         monkeypatch.setenv("MANAGEMENT_API_ENDPOINT", fake.url)
         yield fake
+
+
+@contextmanager
+def current_event_loop() -> Iterator[None]:
+    """Mangum runs an invocation on asyncio's current loop, as a Lambda process always has one; an
+    earlier test's ``asyncio.run`` in this process leaves none set ("no current event loop")."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture(autouse=True)
+def event_loop_for_mangum() -> Iterator[None]:
+    with current_event_loop():
+        yield
 
 
 @pytest.fixture(autouse=True)
