@@ -27,7 +27,7 @@ from contracts.ws_protocol import MAX_CLIENT_FRAME_BYTES
 from functions.websocket import push
 from tests.aws import aws_client
 from tests.functional.websocket.builders import TICKET_KEY, message_event, mint, mint_grant
-from tests.functional.websocket.conftest import connected, current_event_loop, ws
+from tests.functional.websocket.conftest import connected, connections_table_create, current_event_loop, ws
 from tests.functional.websocket.management_fake import ManagementFake, management_fake
 from tests.security.fuzzing import FUZZ
 
@@ -67,17 +67,8 @@ def connection(event_loop_for_mangum: None) -> Iterator[Connection]:
     """One connection for every example: a table, the management fake and the environment the
     websocket tests use (tests/functional/websocket/conftest.py), module-scoped so that Hypothesis
     reuses them."""
-    table = f"connections-fuzz-{uuid.uuid4().hex[:12]}"
+    table = connections_table_create("connections-fuzz")
     dynamodb = aws_client("dynamodb")
-    dynamodb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
     with management_fake() as management, pytest.MonkeyPatch.context() as patch:
         patch.setenv("CONNECTIONS_TABLE", table)
         patch.setenv("MANAGEMENT_API_ENDPOINT", management.url)

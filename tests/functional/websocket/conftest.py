@@ -27,9 +27,9 @@ from tests.functional.websocket.management_fake import ManagementFake, managemen
 API_BASE_URL = "https://api.example.test"
 
 
-@pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> str:
-    name = f"connections-{uuid.uuid4().hex[:12]}"
+def connections_table_create(prefix: str = "connections") -> str:
+    """A fresh connections table in moto, shaped like serverless.yml's (pk, sk); returns its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     aws_client("dynamodb").create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -39,6 +39,12 @@ def table(monkeypatch: pytest.MonkeyPatch) -> str:
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     )
+    return name
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> str:
+    name = connections_table_create()
     monkeypatch.setenv("CONNECTIONS_TABLE", name)
     return name
 
