@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 
 _CLIENT_MESSAGE: TypeAdapter[SubscribeRequest | UnsubscribeRequest | PingRequest] = TypeAdapter(ClientMessage)
 _ACTIONS = frozenset({"subscribe", "unsubscribe", "ping"})
-_REPLY_ATTEMPTS = 3
+# A reply posted while the management API throttles (429) is retried with backoff, ~1.5 s at
+# most; one still lost is recovered by the client, which re-subscribes when no ``subscribed``
+# arrives (subscribing is idempotent).
+_REPLY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +174,7 @@ def reply(*, request: WsRequest, answer: BaseModel, management: ManagementApi, s
             if not error.retryable or attempt == _REPLY_ATTEMPTS:
                 logger.warning("reply to %s failed: %s", request.connection_id, error)
                 return False
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
     return False
 
 

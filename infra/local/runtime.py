@@ -15,6 +15,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import json
+import logging
 import os
 import sys
 import traceback
@@ -57,6 +58,9 @@ def main() -> int:
     os.dup2(2, 1)  # print() goes to the log stream, as on Lambda; the protocol keeps the real stdout
     sys.stdout = os.fdopen(1, "w", buffering=1)
     context_class = _load_context_class()
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "")
+    if level:  # Lambda's advanced logging controls: the root logger's level (its default: WARNING)
+        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s %(message)s")
     os.chdir(code_root)
     sys.path[:0] = [code_root, *extra_paths]
     if blocked:

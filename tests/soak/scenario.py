@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 TERMINAL = {"succeeded", "failed", "cancelled"}
 KILL_SLEEP_MS = 1500
 STEP_SLEEP_MS = 20
+SUBSCRIBE_TIMEOUT = 10.0  # seconds without a ``subscribed`` frame before subscribing again
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class Soak:
         self.dlq = self.sqs.get_queue_url(QueueName="polyglot-local-jobs-dlq")["QueueUrl"]
         self.submitting = True
         self.timed_out = False
+        self.posts_started = 0
 
     # clients
 
@@ -297,9 +299,20 @@ class Soak:
             f"{ticket['websocket_url']}?ticket={ticket['ticket']}", max_size=None, open_timeout=60
         )
         topic = next(t for t in ticket["topics"] if t.startswith("user:"))
-        await client.ws.send(json.dumps({"action": "subscribe", "topic": topic}))
-        for _ in range(50):  # bounded: events may arrive before the acknowledgement
-            frame = json.loads(await asyncio.wait_for(client.ws.recv(), 60))
+        subscribe = json.dumps({"action": "subscribe", "topic": topic})
+        await client.ws.send(subscribe)
+        resends = 0
+        for _ in range(200):  # bounded: events may arrive before the acknowledgement
+            try:
+                frame = json.loads(await asyncio.wait_for(client.ws.recv(), SUBSCRIBE_TIMEOUT))
+            except TimeoutError:
+                # As the page's client does: a reply the management API lost (e.g. to throttling)
+                # is asked for again; subscribing twice is harmless.
+                resends += 1
+                if resends > 5:
+                    break
+                await client.ws.send(subscribe)
+                continue
             self._note(client, frame)
             if frame.get("type") == "subscribed":
                 return
@@ -445,10 +458,26 @@ class Soak:
         for number in range(self.config.jobs):
             await asyncio.sleep(max(0.0, started + number / self.config.rate - time.monotonic()))
             submits.append(asyncio.create_task(self._submit(number, background)))
+            self.posts_started += 1
         await asyncio.gather(*submits)
         self.submitting = False
         if background:
             await asyncio.gather(*background)
+
+    async def _progress(self, every: float) -> None:
+        """A line on stderr every ``every`` seconds: an operator sees a run that falls behind."""
+        started = time.monotonic()
+        for _ in range(100_000):  # bounded; cancelled when the run ends
+            await asyncio.sleep(every)
+            answered = sum(self.tally.http.values())
+            owed = sum(len(self.owner_jobs[c.user] - c.seen.keys()) for c in self.clients if not c.vanished)
+            print(
+                f"[soak {time.monotonic() - started:4.0f} s] submitted {self.tally.submitted}/{self.config.jobs}"
+                f" ({self.posts_started - self.tally.submitted} posts without a 202 yet), HTTP answers {answered},"
+                f" frames {sum(c.frames for c in self.clients)}, terminal events owed {owed}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _all_seen(self) -> bool:
         return all(self.owner_jobs[client.user] <= client.seen.keys() for client in self.clients if not client.vanished)
@@ -458,6 +487,7 @@ class Soak:
         for start in range(0, len(self.clients), 20):  # 20 at a time: tickets, handshakes, subscriptions
             await asyncio.gather(*(self._connect(client) for client in self.clients[start : start + 20]))
         listeners = {client.number: asyncio.create_task(self._listen(client)) for client in self.clients}
+        progress = asyncio.create_task(self._progress(30.0))
         faults = [self._killer(), self._poison(), self._vanish_and_reconnect(listeners)]
         if self.config.restart_postgres:
             faults.append(self._restart())
@@ -477,6 +507,7 @@ class Soak:
             if not client.vanished:
                 await client.ws.close()
         await asyncio.gather(*listeners.values(), return_exceptions=True)
+        progress.cancel()
 
 
 # --- the counts -----------------------------------------------------------------------------------

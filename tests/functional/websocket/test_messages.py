@@ -169,3 +169,17 @@ def test_a_throttled_reply_is_retried(management: ManagementFake) -> None:
 
     assert management.frames(connection_id) == [{"type": "pong", "id": "again"}]
     assert management.attempts[connection_id] == 3
+
+
+def test_a_reply_throttled_past_the_retries_is_given_up_and_the_request_still_answers(
+    management: ManagementFake,
+) -> None:
+    """Five tries, then the reply is dropped (the client re-subscribes when no ``subscribed`` comes)."""
+    connection_id = connected(user="1")
+    management.script.throttle[connection_id] = 5
+
+    response = send(connection_id, {"action": "subscribe", "topic": "user:1"})
+
+    assert response["statusCode"] == 200
+    assert management.frames(connection_id) == []
+    assert management.attempts[connection_id] == 5

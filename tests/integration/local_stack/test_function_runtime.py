@@ -86,6 +86,11 @@ def slow(event, context):
 
 def broken(event, context):
     raise ValueError("no good")
+
+def chatty(event, context):
+    import logging
+    logging.getLogger("probe").info("hello from %s", context.function_name)
+    return "said"
 """
 
 
@@ -126,3 +131,24 @@ def test_a_container_is_reused_until_a_timeout_kills_it(tmp_path: Path) -> None:
         await broken.close()
 
     asyncio.run(scenario())
+
+
+def _invoke_once(tmp_path: Path, handler: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "probe_handlers.py").write_text(HANDLERS)
+    command = [sys.executable, "-I", str(RUNTIME), str(tmp_path), handler, "probe", "5", "128"]
+    request = json.dumps({"request_id": "r1", "event": {}}) + "\n"
+    return subprocess.run(
+        command, input=request, capture_output=True, text=True, timeout=60, env=environment, check=False
+    )
+
+
+def test_the_log_level_follows_lambdas_logging_controls(tmp_path: Path) -> None:
+    """AWS_LAMBDA_LOG_LEVEL sets the root logger's level, as Lambda's advanced logging controls do;
+    without it Python's default (WARNING) drops INFO lines."""
+    chatty = _invoke_once(tmp_path, "probe_handlers.chatty", {"AWS_LAMBDA_LOG_LEVEL": "info"})
+    quiet = _invoke_once(tmp_path, "probe_handlers.chatty", {})
+
+    assert json.loads(chatty.stdout.splitlines()[-1]) == {"ok": True, "result": "said"}
+    assert "INFO probe hello from probe" in chatty.stderr
+    assert json.loads(quiet.stdout.splitlines()[-1]) == {"ok": True, "result": "said"}
+    assert "hello from probe" not in quiet.stderr
