@@ -40,6 +40,9 @@ STORAGES = {
 }
 # Lambda's file system is read-only and every container is short-lived.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int_("DATABASE_CONN_MAX_AGE", 60)  # noqa: F405
+# A kept connection the server dropped meanwhile (a restart, an RDS fail-over, an idle timeout) is
+# found by a `SELECT 1` at its first use in a request and replaced, instead of failing that request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 # Templates name the hashed copies only; shipping the originals too would double the static bytes.
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 WHITENOISE_USE_FINDERS = False

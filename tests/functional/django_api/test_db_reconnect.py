@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, close_old_connections, connection
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -125,3 +125,52 @@ def test_a_connection_cut_while_it_is_set_up_is_opened_again(settings: Any) -> N
         connection.close()
         connection.settings_dict.update(saved)
         proxy.close()
+
+
+def _dropped_by_the_server(*, health_checks: bool) -> Any:
+    """A kept connection (CONN_MAX_AGE) whose backend the server ended, then Django's start of a
+    request (``close_old_connections``); returns the saved settings to restore."""
+    connection.close()
+    saved = dict(connection.settings_dict)
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    connection.settings_dict["CONN_HEALTH_CHECKS"] = health_checks
+    connection.ensure_connection()
+    backend_pid = connection.connection.info.backend_pid
+    admin = connection.copy()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("select pg_terminate_backend(%s)", [backend_pid])
+            for _ in range(50):  # bounded: the backend exits within milliseconds
+                cursor.execute("select count(*) from pg_stat_activity where pid = %s", [backend_pid])
+                if cursor.fetchone() == (0,):
+                    break
+                time.sleep(0.05)
+    finally:
+        admin.close()
+    close_old_connections()
+    return saved
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_at_the_next_request() -> None:
+    """What the Lambda settings turn on (CONN_HEALTH_CHECKS): the request after a restart works."""
+    _require_postgres()
+    saved = _dropped_by_the_server(health_checks=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def test_without_health_checks_the_first_query_on_a_dropped_connection_fails() -> None:
+    """Why the Lambda settings need them: the request's first query meets the dead socket."""
+    _require_postgres()
+    saved = _dropped_by_the_server(health_checks=False)
+    try:
+        with pytest.raises(OperationalError), connection.cursor() as cursor:
+            cursor.execute("select 1")
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
