@@ -1,12 +1,15 @@
 """Building job events from jobs and publishing them to the job-events SNS topic.
 
-Publishing is best effort: the job row is the truth, and clients fetch it after subscribing,
-so a lost event delays a browser update but never loses a result.
+The job row is the truth, and clients fetch it after subscribing. Events are retried here; the
+worker also keeps the SQS message of a job whose terminal event was not taken, so its redelivery
+publishes it again (connected clients rely on the push for jobs that end after their fetch).
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +22,7 @@ from django_app.jobs.models import Job
 logger = logging.getLogger(__name__)
 
 SNS_BATCH_LIMIT = 10
+PUBLISH_ATTEMPTS = 3
 
 
 def job_event_build(*, job: Job, type: JobEventType) -> JobEvent:
@@ -38,35 +42,71 @@ def job_event_build(*, job: Job, type: JobEventType) -> JobEvent:
     )
 
 
-def job_events_publish(*, events: Sequence[JobEvent]) -> int:
-    """Publishes in batches of ten; returns how many SNS accepted. Failures are logged, not raised."""
+def job_events_publish(*, events: Sequence[JobEvent]) -> list[JobEvent]:
+    """Publishes in batches of ten; returns the events SNS did not take.
+
+    An entry SNS failed on its side (``SenderFault`` false), a call that raised, and an entry the
+    answer names in neither ``Successful`` nor ``Failed`` (the API promises one of the two; moto drops
+    entries whose delivery raised) are tried again, ``PUBLISH_ATTEMPTS`` times in all. An entry
+    refused as the sender's fault is not. Every event not taken is logged.
+    """
     if not events:
-        return 0
+        return []
     if not settings.JOB_EVENTS_TOPIC_ARN:
         logger.warning("JOB_EVENTS_TOPIC_ARN is not configured; %d job event(s) not published", len(events))
-        return 0
-    accepted = 0
+        return []
+    not_taken: list[JobEvent] = []
     for start in range(0, len(events), SNS_BATCH_LIMIT):
-        chunk = events[start : start + SNS_BATCH_LIMIT]
-        entries = [
-            {
-                "Id": str(index),
-                "Message": event.model_dump_json(),
-                "MessageAttributes": {
-                    "type": {"DataType": "String", "StringValue": event.type},
-                    "owner": {"DataType": "String", "StringValue": event.owner},
-                },
-            }
-            for index, event in enumerate(chunk)
-        ]
-        try:
-            response = client("sns").publish_batch(
-                TopicArn=settings.JOB_EVENTS_TOPIC_ARN, PublishBatchRequestEntries=entries
-            )
-        except (BotoCoreError, ClientError):
-            logger.exception("publishing %d job event(s) failed", len(chunk))
+        chunk = list(events[start : start + SNS_BATCH_LIMIT])
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            retry, refused = _publish_once(chunk, final=attempt == PUBLISH_ATTEMPTS)
+            not_taken += refused
+            if not retry:
+                break
+            if attempt == PUBLISH_ATTEMPTS:
+                not_taken += retry
+                break
+            chunk = retry
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # full jitter, 0.2 s at most
+    return not_taken
+
+
+def _publish_once(chunk: list[JobEvent], *, final: bool) -> tuple[list[JobEvent], list[JobEvent]]:
+    """One PublishBatch; returns (events to try again, events refused for good)."""
+    entries = [
+        {
+            "Id": str(index),
+            "Message": event.model_dump_json(),
+            "MessageAttributes": {
+                "type": {"DataType": "String", "StringValue": event.type},
+                "owner": {"DataType": "String", "StringValue": event.owner},
+            },
+        }
+        for index, event in enumerate(chunk)
+    ]
+    log = logger.error if final else logger.warning
+    try:
+        response = client("sns").publish_batch(
+            TopicArn=settings.JOB_EVENTS_TOPIC_ARN, PublishBatchRequestEntries=entries
+        )
+    except (BotoCoreError, ClientError) as error:
+        log("publishing %d job event(s) failed: %s", len(chunk), error)
+        return chunk, []
+    taken = {str(entry.get("Id")) for entry in response.get("Successful", [])}
+    failed = {str(entry.get("Id")): entry for entry in response.get("Failed", [])}
+    retry: list[JobEvent] = []
+    refused: list[JobEvent] = []
+    for index, event in enumerate(chunk):
+        if str(index) in taken:
             continue
-        accepted += len(response.get("Successful", []))
-        for failure in response.get("Failed", []):
-            logger.error("SNS refused job event %s: %s", chunk[int(failure["Id"])].job_id, failure.get("Message"))
-    return accepted
+        failure = failed.get(str(index))
+        if failure is None:
+            log("SNS answered for neither success nor failure of job event %s seq %d", event.job_id, event.seq)
+            retry.append(event)
+        elif failure.get("SenderFault"):
+            logger.error("SNS refused job event %s: %s", event.job_id, failure.get("Message"))
+            refused.append(event)
+        else:
+            log("SNS failed job event %s: %s %s", event.job_id, failure.get("Code"), failure.get("Message"))
+            retry.append(event)
+    return retry, refused

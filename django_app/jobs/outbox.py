@@ -66,14 +66,15 @@ def _shared_executor() -> ThreadPoolExecutor:
 
 
 class EventOutbox:
-    def __init__(self, *, max_delay: float = 0.25, publish: Callable[..., int] = job_events_publish) -> None:
+    def __init__(self, *, max_delay: float = 0.25, publish: Callable[..., list[JobEvent]] = job_events_publish) -> None:
         self._max_delay = max_delay
-        self._publish = publish
+        self._publish = publish  # returns the events SNS did not take
         self._pending: list[tuple[JobEvent, int]] = []
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
-        self._in_flight: list[Future[int]] = []
+        self._in_flight: list[tuple[list[JobEvent], Future[list[JobEvent]]]] = []
         self.published = 0
+        self.unpublished: list[JobEvent] = []  # not taken after the publisher's retries
 
     def add(self, event: JobEvent) -> None:
         self.add_all([event])
@@ -104,7 +105,7 @@ class EventOutbox:
                     timer.cancel()
             for chunk in chunks:
                 events = [event for event, _ in chunk]
-                self._in_flight.append(_shared_executor().submit(self._publish, events=events))
+                self._in_flight.append((events, _shared_executor().submit(self._publish, events=events)))
 
     def flush(self) -> int:
         """Sends what is buffered and waits for every publish in flight; returns how many SNS accepted."""
@@ -112,11 +113,14 @@ class EventOutbox:
         with self._lock:
             in_flight, self._in_flight = self._in_flight, []
         accepted = 0
-        for future in in_flight:
+        for events, future in in_flight:
             try:
-                accepted += future.result()
+                not_taken = future.result()
             except Exception:  # job_events_publish logs and swallows AWS errors; anything else is a bug
                 logger.exception("publishing job events failed")
+                not_taken = events
+            accepted += len(events) - len(not_taken)
+            self.unpublished += not_taken
         self.published += accepted
         return accepted
 

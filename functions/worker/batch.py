@@ -95,6 +95,10 @@ class BatchRun:
         # Ends committed asynchronously (PostgreSQL) that no synchronous commit has covered yet, with
         # their record and whether it was acknowledged: the batch's last write covers them.
         self.unflushed: list[tuple[SQSRecord, Job, bool]] = []
+        # The batch's records by the job they name, and those kept because SNS did not take their
+        # job's terminal event: their redelivery publishes it again.
+        self.records_by_job: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        self.unpublished: list[str] = []
 
     def claim(self, records: list[dict[str, Any]]) -> None:
         """Claims, in one statement, every job the batch names that it can run now.
@@ -112,6 +116,7 @@ class BatchRun:
                 message = job_message_parse(body=record.get("body", ""))
             except PoisonMessage:
                 continue
+            self.records_by_job.setdefault(message.job_id, []).append(record)
             spec = task_get(message.task)
             if spec is not None and remaining >= spec.timeout + self.conf.time_margin_seconds:
                 wanted.setdefault(message.job_id, (spec.name, spec.timeout))
@@ -315,9 +320,23 @@ class BatchRun:
         """Publish the buffered events and apply the visibility changes, before the handler returns."""
         try:
             self.outbox.close()
+            self._keep_unpublished_ends()
         finally:
             if self.visibility:
                 messages_visibility_change(changes=self.visibility)
+
+    def _keep_unpublished_ends(self) -> None:
+        """A job whose terminal event SNS did not take (after the publisher's retries) keeps its
+        message: it comes back after the retry backoff, finds the job ended and publishes the event
+        again. Clients already subscribed learn of the end only through that event."""
+        for event in self.outbox.unpublished:
+            if event.type not in _TERMINAL_EVENTS.values():
+                continue  # a lost progress or running event is superseded by the next one
+            for raw in self.records_by_job.pop(event.job_id, []):
+                record = SQSRecord(raw)
+                logger.error("terminal event of job %s not published: message %s kept", event.job_id, record.message_id)
+                self.unpublished.append(record.message_id)
+                self._come_back_in(record, self.conf.retry_base_seconds)
 
 
 def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -341,7 +360,10 @@ def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
     finally:
         run.finish()
     failures = list(response.get("batchItemFailures") or [])
-    failures += [{"itemIdentifier": message_id} for message_id in run.unwritten]
+    reported = {failure["itemIdentifier"] for failure in failures}
+    for message_id in dict.fromkeys([*run.unwritten, *run.unpublished]):
+        if message_id not in reported:
+            failures.append({"itemIdentifier": message_id})
     response["batchItemFailures"] = failures
     logger.info(
         "batch of %d record(s): %d not done, %.0f ms",

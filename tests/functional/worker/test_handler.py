@@ -376,3 +376,46 @@ def test_a_message_for_an_ended_job_publishes_its_terminal_event_again(
     assert [(e.type, e.seq, e.result) for e in again] == [("job.succeeded", job.seq, first[-1].result)]
     job.refresh_from_db()
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+
+
+def test_a_terminal_event_sns_did_not_take_keeps_the_message_until_it_is_published(
+    user: Any, worker_queue: Any, esm: Any, events_topic: tuple[str, str], settings: Any, monkeypatch: Any
+) -> None:
+    """A connected client learns of an end only from its event: when SNS does not take it, the
+    record is reported not done, comes back, and its redelivery publishes the event again."""
+    from django_app.jobs.events import job_events_publish
+    from django_app.jobs.outbox import EventOutbox
+    from functions.worker import batch
+
+    settings.WORKER_RETRY_BASE_SECONDS = 0  # the kept message is visible again at once
+
+    def drop_terminal(*, events: list[Any]) -> list[Any]:
+        ends = [e for e in events if e.type == "job.succeeded"]
+        return [*job_events_publish(events=[e for e in events if e not in ends]), *ends]
+
+    class LosingOutbox(EventOutbox):
+        def __init__(self, *, max_delay: float) -> None:
+            super().__init__(max_delay=max_delay, publish=drop_terminal)
+
+    job = job_submit(owner=user, task_name="word_count", params={"text": "one two"})
+    monkeypatch.setattr(batch, "EventOutbox", LosingOutbox)
+
+    first = esm(worker_queue)
+
+    assert first is not None
+    assert first.failed_ids == {first.event["Records"][0]["messageId"]}
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    published = [e.type for e in events_of(queue_url=events_topic[1], job_id=job.pk, expect=2)]
+    assert published[:2] == ["job.queued", "job.running"]
+    assert "job.succeeded" not in published
+
+    monkeypatch.setattr(batch, "EventOutbox", EventOutbox)  # SNS takes events again
+    again = esm(worker_queue)
+
+    assert again is not None
+    assert again.failed_ids == set()
+    ends = events_of(queue_url=events_topic[1], job_id=job.pk, expect=1)
+    assert [(e.type, e.seq) for e in ends] == [("job.succeeded", job.seq)]
+    job.refresh_from_db()
+    assert job.attempts == 1  # published again, not run again
