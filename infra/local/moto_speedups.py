@@ -1,6 +1,6 @@
 """Hot spots of moto's server that cost the local stack most of its CPU, removed without
 changing what moto answers (profiled with py-spy under 100 jobs in flight: moto spent ~75 % of
-the stack's CPU, two thirds of it in the first two), and two races.
+the stack's CPU, two thirds of it in the first two), and three races, one of which lost messages.
 
 1. Routing. Every request goes through ``DomainDispatcherApplication.get_application``, which, under
    one lock, lists moto's service folders on disk and matches the host against every backend's URL
@@ -13,7 +13,8 @@ the stack's CPU, two thirds of it in the first two), and two races.
    (``ApproximateNumberOf…``) scan every message in the queue, to read one static attribute
    (``ContentBasedDeduplication``, ``MessageRetentionPeriod``): quadratic in the backlog. Inside
    those two calls the counts are never read, so they are skipped there; everywhere else
-   (``GetQueueAttributes``) they are computed as before.
+   (``GetQueueAttributes``) they are computed as before. Each received message's retention check
+   also built all of them to read ``MessageRetentionPeriod``; it reads that one attribute now.
 
 3. DynamoDB requests one at a time. moto's ``TransactWriteItems`` deep-copies the tables while
    another request thread may insert into them ("dictionary changed size during iteration",
@@ -34,6 +35,10 @@ the stack's CPU, two thirds of it in the first two), and two races.
 6. ``Query`` on a table's own key gathers and sorts *every* item of the table, then keeps one
    partition's: the push function's subscriber queries waited on it (88 % of its time in the soak).
    It now sees only the partition it asked for; index queries are left as they are.
+
+7. A lost-message race, not a hot spot: ``DeleteMessage`` rebuilt a queue's message list and stored
+   it back without the lock ``SendMessage`` takes, so a message sent meanwhile (an SNS delivery to the
+   push queue while a poller deleted a batch) could vanish. Deletes and receives now hold that lock.
 """
 
 from __future__ import annotations
@@ -85,6 +90,14 @@ def _count_unless_skipped(prop: property) -> property:
     return property(getter)
 
 
+def _retention_check(backend: Any, queue_name: str, message: Any) -> bool:
+    """moto's check, reading the one attribute instead of building all of them per message."""
+    from moto.core.utils import unix_time
+
+    retention = int(backend.get_queue(queue_name).message_retention_period)
+    return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+
 def _routing_key(environ: dict[str, Any]) -> tuple[str, ...] | None:
     """What decides the backend of a signed request; None when moto must work it out itself."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
@@ -123,6 +136,7 @@ def install() -> None:
     ):
         setattr(Queue, name, _count_unless_skipped(getattr(Queue, name)))
     SQSBackend.send_message = _without_counts(SQSBackend.send_message)  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_check  # type: ignore[method-assign,assignment]
     SQSBackend.receive_message = _without_counts(_retried_on_receive_race(SQSBackend.receive_message))  # type: ignore[method-assign]
 
     dynamodb_lock = threading.Lock()
@@ -135,6 +149,7 @@ def install() -> None:
     DynamoHandler.call_action = call_action_alone  # type: ignore[method-assign]
     _install_item_level_transaction_backup()
     _install_partition_query()
+    _install_locked_queue_lists()
 
 
 def _install_partition_query() -> None:
@@ -215,3 +230,30 @@ def _install_item_level_transaction_backup() -> None:
             _whole_table_copy.skip = False
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _install_locked_queue_lists() -> None:
+    """Deletes and receives change a queue's message list under the lock its sends take.
+
+    ``Queue.delete_message`` rebuilds the list and stores it back without that lock, so a message
+    sent while it ran (or while another delete ran) could vanish when the rebuilt list was stored:
+    job events reached the push queue and were never delivered, most when its backlog was long.
+    A receive moving a message to the DLQ removes it from the same list. The lock is the queue's
+    condition (re-entrant; a long poll's wait releases it), so sends only wait for the list work.
+    """
+    from moto.sqs.models import Queue, SQSBackend
+
+    original_delete = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            original_delete(self, receipt_handle)
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    original_receive = SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.get_queue(queue_name)._messages_lock:
+            return original_receive(self, queue_name, *args, **kwargs)
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
