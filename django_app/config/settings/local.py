@@ -18,3 +18,9 @@ from django_app.config.settings.base import *  # noqa: E402, F403
 # http://… Origin. The gateway's own origin (the stack's `api-base-url`) is trusted explicitly.
 _api_base = urlsplit(env.str_("API_BASE_URL", "", ssm=True))
 CSRF_TRUSTED_ORIGINS = [f"{_api_base.scheme}://{_api_base.netloc}"] if _api_base.netloc else []
+
+# The local stack keeps each function's container (process) alive between invocations, as Lambda
+# does, so it keeps its database connection as the Lambda settings do: on PostgreSQL (the soak) a
+# connection per request or per batch cost a server process and a SCRAM handshake each time.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int_("DATABASE_CONN_MAX_AGE", 60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
