@@ -306,8 +306,8 @@ class Soak:
             try:
                 frame = json.loads(await asyncio.wait_for(client.ws.recv(), SUBSCRIBE_TIMEOUT))
             except TimeoutError:
-                # As the page's client does: a reply the management API lost (e.g. to throttling)
-                # is asked for again; subscribing twice is harmless.
+                # A reply the management API lost (e.g. to throttling) is asked for again; the
+                # page's client reconnects instead. Subscribing twice is harmless.
                 resends += 1
                 if resends > 5:
                     break
