@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
-from contracts.job_event import JobEventType
+from contracts.job_event import TERMINAL_STATUSES, JobEventType
 from django_app.jobs.conf import WorkerConf, worker_conf
 from django_app.jobs.events import job_event_build
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, job_run
@@ -330,7 +330,7 @@ class BatchRun:
         message: it comes back after the retry backoff, finds the job ended and publishes the event
         again. Clients already subscribed learn of the end only through that event."""
         for event in self.outbox.unpublished:
-            if event.type not in _TERMINAL_EVENTS.values():
+            if event.status not in TERMINAL_STATUSES:
                 continue  # a lost progress or running event is superseded by the next one
             for raw in self.records_by_job.pop(event.job_id, []):
                 record = SQSRecord(raw)

@@ -47,6 +47,17 @@ def _load_context_class() -> Any:
     return module.LambdaContext
 
 
+# Lambda's advanced logging controls: its six levels, as the Python runtime maps them.
+_LOG_LEVELS = {
+    "TRACE": "DEBUG",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "CRITICAL",
+}
+
+
 def main() -> int:
     args = sys.argv[1:]
     blocked: list[str] = []
@@ -58,9 +69,13 @@ def main() -> int:
     os.dup2(2, 1)  # print() goes to the log stream, as on Lambda; the protocol keeps the real stdout
     sys.stdout = os.fdopen(1, "w", buffering=1)
     context_class = _load_context_class()
-    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "")
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
     if level:  # Lambda's advanced logging controls: the root logger's level (its default: WARNING)
-        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s %(message)s")
+        if level not in _LOG_LEVELS:
+            message = f"AWS_LAMBDA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {level!r}"
+            protocol.write(json.dumps({"ok": False, "init_error": message}) + "\n")
+            return 1
+        logging.basicConfig(level=_LOG_LEVELS[level], format="%(levelname)s %(name)s %(message)s")
     os.chdir(code_root)
     sys.path[:0] = [code_root, *extra_paths]
     if blocked:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from django.db import OperationalError, connection
 
 from contracts.job_event import JobEvent
 from contracts.job_message import JobMessage
 from tests.aws import aws_client, drain
+from tests.functional.worker import tasks
 
 
 def poison_send(*, queue_url: str, body: str) -> str:
@@ -50,3 +54,31 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, step: float = 0
             return True
         time.sleep(step)
     return condition()
+
+
+@contextmanager
+def steps_hook(function: Callable[[int], None]) -> Iterator[None]:
+    """``function(step)`` runs at each step of the ``wt_steps`` task while the block runs."""
+    tasks.HOOKS["wt_steps"] = function
+    try:
+        yield
+    finally:
+        tasks.HOOKS.pop("wt_steps", None)
+
+
+@contextmanager
+def database_down_from_first_step() -> Iterator[None]:
+    """From the ``wt_steps`` task's first step on, every statement fails as if the database had gone."""
+    down = False
+
+    def refuse_once_down(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if down:
+            raise OperationalError("database unavailable (simulated)")
+        return execute(sql, params, many, context)
+
+    def go_down(_: int) -> None:
+        nonlocal down
+        down = True
+
+    with steps_hook(go_down), connection.execute_wrapper(refuse_once_down):
+        yield

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 
 from django_app.jobs.execution import executions_write
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.services import job_cancel, job_submit, transition_succeeded
 from django_app.jobs.worker_types import Execution
-from tests.functional.worker import tasks
 from tests.functional.worker.builders import LambdaContextStub, sqs_event, sqs_record
-from tests.functional.worker.helpers import job_message_body
+from tests.functional.worker.helpers import database_down_from_first_step, job_message_body, steps_hook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ARN = "arn:aws:sqs:us-east-1:123456789012:jobs-async-ends"
@@ -62,15 +61,6 @@ def is_end(write: Write) -> bool:
     return "finished_at" in write.sql and "RETURNING" in write.sql
 
 
-@contextmanager
-def hook(function: Any) -> Iterator[None]:
-    tasks.HOOKS["wt_steps"] = function
-    try:
-        yield
-    finally:
-        tasks.HOOKS.pop("wt_steps", None)
-
-
 @postgresql_only
 def test_each_end_commits_asynchronously_and_the_batch_ends_with_a_synchronous_commit(
     user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
@@ -89,7 +79,7 @@ def test_each_end_commits_asynchronously_and_the_batch_ends_with_a_synchronous_c
             setting = cursor.fetchone()[0]
         during_third.append((Job.objects.get(pk=first.pk).status, Job.objects.get(pk=second.pk).status, setting))
 
-    with hook(look), writes() as seen:
+    with steps_hook(look), writes() as seen:
         response = worker_handler(
             sqs_event(records=[record_for(first), record_for(second), record_for(third)]), LambdaContextStub()
         )
@@ -120,7 +110,7 @@ def test_a_last_end_that_writes_nothing_is_followed_by_a_synchronous_write(
         seq_after_its_end.append(Job.objects.get(pk=first.pk).seq)
         job_cancel(job=Job.objects.get(pk=last.pk))
 
-    with hook(cancel_last), writes() as seen:
+    with steps_hook(cancel_last), writes() as seen:
         response = worker_handler(sqs_event(records=[record_for(first), record_for(last)]), LambdaContextStub())
 
     assert response["batchItemFailures"] == []
@@ -142,18 +132,8 @@ def test_an_end_committed_asynchronously_is_not_acknowledged_when_the_final_comm
     settings.JOBS_QUEUE_URL = ""
     quick = job_submit(owner=user, task_name="word_count", params={"text": "quick"})
     steps = job_submit(owner=user, task_name="wt_steps", params={"path": str(side_effect_file), "steps": 2})
-    down = False
 
-    def refuse_once_down(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if down:
-            raise OperationalError("database unavailable (simulated)")
-        return execute(sql, params, many, context)
-
-    def go_down(_: int) -> None:
-        nonlocal down
-        down = True
-
-    with hook(go_down), connection.execute_wrapper(refuse_once_down):
+    with database_down_from_first_step():
         response = worker_handler(sqs_event(records=[record_for(quick), record_for(steps)]), LambdaContextStub())
 
     # The quick job's end was committed (asynchronously) but no synchronous commit followed: its record

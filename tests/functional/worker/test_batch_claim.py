@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 from django.utils import timezone
 
 from django_app.jobs.models import Job, JobStatus
@@ -19,7 +19,7 @@ from django_app.jobs.services import job_cancel, job_submit
 from tests.aws import aws_client, drain
 from tests.functional.worker import tasks
 from tests.functional.worker.builders import LambdaContextStub, sqs_event, sqs_event_from_received, sqs_record
-from tests.functional.worker.helpers import events_of, job_message_body
+from tests.functional.worker.helpers import database_down_from_first_step, events_of, job_message_body
 from tests.functional.worker.tasks import count_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -238,23 +238,9 @@ def test_a_database_lost_before_the_batch_is_written_acknowledges_nothing(
     settings.JOBS_QUEUE_URL = ""
     quick = job_submit(owner=user, task_name="word_count", params={"text": "quick"})
     steps = job_submit(owner=user, task_name="wt_steps", params={"path": str(side_effect_file), "steps": 3})
-    down = False
 
-    def refuse_once_down(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if down:
-            raise OperationalError("database unavailable (simulated)")
-        return execute(sql, params, many, context)
-
-    def go_down(step: int) -> None:
-        nonlocal down
-        down = True
-
-    tasks.HOOKS["wt_steps"] = go_down
-    try:
-        with connection.execute_wrapper(refuse_once_down):
-            response = worker_handler(sqs_event(records=[record_for(quick), record_for(steps)]), LambdaContextStub())
-    finally:
-        tasks.HOOKS.pop("wt_steps")
+    with database_down_from_first_step():
+        response = worker_handler(sqs_event(records=[record_for(quick), record_for(steps)]), LambdaContextStub())
 
     # The quick job ran, but its success was never written: its record is not acknowledged either.
     assert len(response["batchItemFailures"]) == 2

@@ -152,3 +152,16 @@ def test_the_log_level_follows_lambdas_logging_controls(tmp_path: Path) -> None:
     assert "INFO probe hello from probe" in chatty.stderr
     assert json.loads(quiet.stdout.splitlines()[-1]) == {"ok": True, "result": "said"}
     assert "hello from probe" not in quiet.stderr
+
+
+def test_an_unknown_log_level_fails_the_init_with_a_clear_error(tmp_path: Path) -> None:
+    refused = _invoke_once(tmp_path, "probe_handlers.chatty", {"AWS_LAMBDA_LOG_LEVEL": "loud"})
+    traced = _invoke_once(tmp_path, "probe_handlers.chatty", {"AWS_LAMBDA_LOG_LEVEL": "TRACE"})
+
+    answer = json.loads(refused.stdout.splitlines()[0])
+    assert answer["ok"] is False
+    assert (
+        "AWS_LAMBDA_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, not 'LOUD'" in answer["init_error"]
+    )
+    assert refused.returncode == 1
+    assert "INFO probe hello from probe" in traced.stderr  # TRACE is Python's DEBUG: INFO shows
