@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from django_app.accounts.models import RateLimitCounter
+from django_app.config.db_retry import repeatable_writes
 
 # A purge run deletes at most this many expired rows: a few seconds of work at worst, and more rows
 # than a minute of traffic creates (two per active user and address), so the every-minute sweep
@@ -55,7 +56,8 @@ def _increment(*, key: str, expires_at: dt.datetime) -> int:
         f"INSERT INTO {table} ({key_column}, {hits}, {expires}) VALUES (%s, 1, %s) "  # noqa: S608 - names, not input
         f"ON CONFLICT ({key_column}) DO UPDATE SET {hits} = {table}.{hits} + 1 RETURNING {hits}"
     )
-    with connection.cursor() as cursor:
+    # One more hit if the request is repeated after a lost connection: harmless.
+    with repeatable_writes(), connection.cursor() as cursor:
         cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(expires_at)])
         row = cursor.fetchone()
     return int(row[0])

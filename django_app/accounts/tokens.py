@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from django_app.accounts.models import ApiToken
+from django_app.config.db_retry import repeatable_writes
 
 TOKEN_PREFIX = "pgt_"  # noqa: S105 - a public marker, not a secret
 
@@ -50,4 +51,5 @@ def api_token_touch(*, token: ApiToken) -> None:
     """Records use at most once a minute, so reads don't turn every request into a write."""
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        with repeatable_writes():  # a repeated request writes the same stamp again
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

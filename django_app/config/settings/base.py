@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it calls the view itself, again after a lost database connection (db_retry.py).
+    "django_app.config.db_retry.DatabaseRetryMiddleware",
 ]
 
 ROOT_URLCONF = "django_app.config.urls"

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.db import OperationalError, close_old_connections, connection
 
+from tests.functional.django_api.postgres_cut import own_backend_terminate
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
@@ -135,18 +137,7 @@ def _dropped_by_the_server(*, health_checks: bool) -> Any:
     connection.settings_dict["CONN_MAX_AGE"] = 60
     connection.settings_dict["CONN_HEALTH_CHECKS"] = health_checks
     connection.ensure_connection()
-    backend_pid = connection.connection.info.backend_pid
-    admin = connection.copy()
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute("select pg_terminate_backend(%s)", [backend_pid])
-            for _ in range(50):  # bounded: the backend exits within milliseconds
-                cursor.execute("select count(*) from pg_stat_activity where pid = %s", [backend_pid])
-                if cursor.fetchone() == (0,):
-                    break
-                time.sleep(0.05)
-    finally:
-        admin.close()
+    own_backend_terminate()
     close_old_connections()
     return saved
 

@@ -5,24 +5,65 @@ then delays requests and worker batches instead of answering 500 or failing ever
 Only opening a connection is retried (connecting and the session set-up Django runs on it, which
 a server shutting down can also cut: "terminating connection due to administrator command"):
 no statement of the request has run yet, so nothing can run twice. A connection lost in the middle
-of a request's queries still fails that request (Django reconnects on the next one).
+of a request's queries fails the view; ``django_app.config.db_retry`` then runs the view again when
+this wrapper's count of writes that cannot be repeated (``unrepeatable_writes``) shows that none
+was sent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import Error as DatabaseError
 from django.db.backends.postgresql import base
 
 logger = logging.getLogger(__name__)
 Database: Any = base.Database  # type: ignore[attr-defined]  # psycopg (or psycopg2), as Django loaded it
 
 
+# Statements that change nothing; anything else sent outside a transaction commits on its own.
+_READ_STATEMENT = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Counted when sent, not when done: a COMMIT or autocommit write cut by a lost connection
+        # may have taken effect, so it counts too.
+        self.unrepeatable_writes = 0
+        self.repeatable_depth = 0  # > 0 inside ``db_retry.repeatable_writes()``
+        # Statements that failed because the connection went (seen when they fail: by the time
+        # the error reaches a caller, Django may have opened a new one).
+        self.connections_lost = 0
+        self.execute_wrappers.append(self._watch_statement)
+
+    def _watch_statement(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        if (
+            not self.in_atomic_block
+            and self.autocommit
+            and not self.repeatable_depth
+            and not _READ_STATEMENT.match(sql)
+        ):
+            self.unrepeatable_writes += 1
+        try:
+            return execute(sql, params, many, context)
+        except DatabaseError:
+            if self.connection is None or self.connection.closed:
+                self.connections_lost += 1
+            raise
+
+    def commit(self) -> None:
+        self.unrepeatable_writes += 1
+        super().commit()
+
     def connect(self) -> None:
         deadline = time.monotonic() + float(getattr(settings, "DATABASE_CONNECT_RETRY_SECONDS", 0))
         delay = 0.05
