@@ -15,6 +15,7 @@ _CHILD = """
 import logging, sys
 sys.path.insert(0, sys.argv[3])  # the repository, for infra.local.moto_speedups
 from infra.local import moto_speedups
+moto_speedups.share_botocore_data()
 from moto.server import ThreadedMotoServer
 moto_speedups.install()
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations

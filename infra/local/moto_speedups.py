@@ -39,6 +39,11 @@ the stack's CPU, two thirds of it in the first two), and three races, one of whi
 7. A lost-message race, not a hot spot: ``DeleteMessage`` rebuilt a queue's message list and stored
    it back without the lock ``SendMessage`` takes, so a message sent meanwhile (an SNS delivery to the
    push queue while a poller deleted a batch) could vanish. Deletes and receives now hold that lock.
+
+8. Start-up, not requests: moto lists each backend's regions with a new boto3 session, and EC2's
+   models (SSM's import them) three more times; every session parses botocore's endpoint data
+   and the service's model again (~0.1 s each, ~1 s of the emulator's start).
+   ``share_botocore_data`` parses each file once per process: they do not change while it runs.
 """
 
 from __future__ import annotations
@@ -109,6 +114,26 @@ def _routing_key(environ: dict[str, Any]) -> tuple[str, ...] | None:
     target = environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0]
     path_head = environ.get("PATH_INFO", "").split("/", 2)[1:2]  # moto-api, latest, s3 buckets...
     return (environ.get("HTTP_HOST", ""), scope[2], scope[3], target, *path_head)
+
+
+def share_botocore_data() -> None:
+    """Called before moto is imported (8. above)."""
+    from botocore import loaders
+
+    for name in ("load_data_with_path", "load_service_model"):
+        setattr(loaders.Loader, name, _parsed_once(getattr(loaders.Loader, name)))
+
+
+def _parsed_once(method: Callable[..., Any]) -> Callable[..., Any]:
+    parsed: dict[tuple[Any, ...], Any] = {}
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (tuple(self.search_paths), args, tuple(sorted(kwargs.items())))
+        if key not in parsed:  # two threads may both parse it once: the same data either way
+            parsed[key] = method(self, *args, **kwargs)
+        return parsed[key]
+
+    return wrapper
 
 
 def install() -> None:

@@ -127,6 +127,8 @@ class Stack:
             self.moto.launch()
         http_sock = _listen(self.options.host, self.options.http_port)
         ws_sock = _listen(self.options.host, self.options.ws_port)
+        # Migrations and the demo user need only the database: they run while moto starts.
+        preparing = asyncio.create_task(asyncio.to_thread(setup)) if setup is not None else None
         http_origin = f"http://{self.options.host}:{http_sock.getsockname()[1]}"
         ws_origin = f"http://{self.options.host}:{ws_sock.getsockname()[1]}"
         # With moto's port chosen up front, the Django function's first container (it needs no
@@ -171,7 +173,7 @@ class Stack:
         self.ws = ws
         await booting
         await asyncio.gather(
-            *([asyncio.to_thread(setup)] if setup is not None else []),
+            *([preparing] if preparing is not None else []),
             django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up"),
         )
         self.phase("Django function warm")

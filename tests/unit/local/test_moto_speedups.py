@@ -189,3 +189,36 @@ def test_a_message_sent_while_another_is_deleted_is_kept() -> None:
     between vanished (the soak's lost job events). With the speedups the send waits for the delete."""
     assert _queue_after_send_during_delete("plain") == []  # moto as shipped loses it
     assert _queue_after_send_during_delete("patched") == ["sent"]
+
+
+_REGIONS_FROM_NEW_SESSIONS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from botocore import loaders
+from infra.local import moto_speedups
+files = []
+original_load_file = loaders.JSONFileLoader.load_file
+loaders.JSONFileLoader.load_file = lambda self, path: files.append(path) or original_load_file(self, path)
+if sys.argv[2] == "patched":
+    moto_speedups.share_botocore_data()
+import boto3
+regions = [boto3.Session().get_available_regions("ec2") for _ in range(3)]  # what moto's EC2 import does
+print(json.dumps({"regions": regions, "files": files}))
+"""
+
+
+def _regions_from_new_sessions(mode: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _REGIONS_FROM_NEW_SESSIONS, str(REPO), mode],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_botocore_data_is_parsed_once_per_process_with_the_same_answers() -> None:
+    plain, patched = _regions_from_new_sessions("plain"), _regions_from_new_sessions("patched")
+
+    assert patched["regions"] == plain["regions"]
+    assert "us-east-1" in patched["regions"][0]
+    assert len(patched["files"]) == len(set(patched["files"]))  # each file once
+    assert len(plain["files"]) == 3 * len(set(plain["files"]))  # as shipped: once per session
