@@ -29,6 +29,7 @@ async def _answer(send: Send, status: int, body: dict[str, object] | None, error
     if error:
         headers.append((b"x-amzn-errortype", error.encode()))
     payload = json.dumps(body).encode() if body is not None else b""
+    headers.append((b"content-length", str(len(payload)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
