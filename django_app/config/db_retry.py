@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
@@ -65,9 +66,12 @@ class DatabaseRetryMiddleware:
         ):
             return None  # Django calls the view as usual
         # Read once into memory (DATA_UPLOAD_MAX_MEMORY_SIZE bounds it) so a repeat parses it again.
-        # A multipart body already parsed from the stream is kept as request.POST/FILES instead.
-        with contextlib.suppress(RawPostDataException):
+        try:
             request.body  # noqa: B018
+        except RawPostDataException:
+            pass  # a multipart body already parsed from the stream: request.POST/FILES keep it
+        except RequestDataTooBig:
+            return None  # not kept: the view answers 413 itself, as without this middleware
         watched: Any = connection  # the counters of db_backends.postgresql
         for repeat in range(VIEW_REPEATS + 1):
             writes_before, losses_before = watched.unrepeatable_writes, watched.connections_lost

@@ -63,6 +63,18 @@ def test_a_read_cut_mid_request_runs_again(api: Any, user: User) -> None:
     assert response.json()["results"] == []
 
 
+def test_a_body_too_large_to_keep_is_left_to_the_view(
+    api: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps({"task": "word_count", "params": {"text": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}})
+    with caplog.at_level(logging.WARNING):
+        response = api.post("/api/jobs/", data=body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []  # answered, not an error
+
+
 # The middleware on its own, around views that write in each way there is.
 
 
