@@ -23,10 +23,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError
 from pydantic import ValidationError
 
-from contracts.job_event import JobEvent
 from contracts.job_message import JobMessage
 from django_app.jobs.conf import WorkerConf
 from django_app.jobs.models import Job
@@ -156,38 +155,19 @@ def executions_write(
     """Writes the attempts' final transitions in one statement. An attempt whose job was cancelled
     meanwhile, or taken over after its lease expired, changes nothing and comes back as ``lost``.
 
-    ``asynchronous`` (PostgreSQL only): the write commits with ``synchronous_commit`` off, so the
-    commit does not wait for its WAL flush (one disk flush per job was most of a no-op job's cost).
-    The row is visible to every session at once and survives the worker's process dying (it is in
-    the server's memory and WAL buffers); only a crash of the server itself within ~3 ×
-    ``wal_writer_delay`` (0.6 s) can lose it, and then the job is still running under its lease (the
-    lease sweep runs it again). The caller must end with a synchronous commit, which flushes the WAL
-    up to itself and so every asynchronous commit before it, before it acknowledges the record.
-    Events still wait for the commit (``on_commit``)."""
-    if not asynchronous:
-        return _executions_write(executions=executions, sink=sink)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")  # this transaction only
-        return _executions_write(executions=executions, sink=_AfterCommit(sink))
-
-
-class _AfterCommit:
-    """Hands events to ``sink`` once the transaction commits: ``jobs_transition`` retrying a row on
-    its own adds the event right after the UPDATE, which in autocommit has already committed."""
-
-    def __init__(self, sink: EventSink) -> None:
-        self._sink = sink
-
-    def add(self, event: JobEvent) -> None:
-        transaction.on_commit(lambda: self._sink.add(event))
-
-    def add_all(self, events: Sequence[JobEvent]) -> None:
-        transaction.on_commit(lambda: self._sink.add_all(events))
-
-
-def _executions_write(*, executions: Sequence[Execution], sink: EventSink) -> list[Execution]:
-    written = jobs_transition(transitions=[e.transition for e in executions if e.transition is not None], sink=sink)
+    ``asynchronous`` (PostgreSQL, in autocommit): the statement commits with ``synchronous_commit``
+    off, so the commit does not wait for its WAL flush (one disk flush per job was most of a no-op
+    job's cost). The row is visible to every session at once and survives the worker's process
+    dying (it is in the server's memory and WAL buffers); only a crash of the server itself within
+    ~3 × ``wal_writer_delay`` (0.6 s) can lose it, and then the job is still running under its lease
+    (the lease sweep runs it again). The caller must end with a synchronous commit, which flushes
+    the WAL up to itself and so every asynchronous commit before it, before it acknowledges the
+    record. Events are added once the statement has committed."""
+    written = jobs_transition(
+        transitions=[e.transition for e in executions if e.transition is not None],
+        sink=sink,
+        asynchronous=asynchronous,
+    )
     results = []
     for execution in executions:
         if execution.transition is None:

@@ -433,12 +433,19 @@ def jobs_claim(
     return {job.pk: job for job in claimed}
 
 
-def jobs_transition(*, transitions: Sequence[JobTransition], sink: EventSink) -> set[uuid.UUID]:
+def jobs_transition(
+    *, transitions: Sequence[JobTransition], sink: EventSink, asynchronous: bool = False
+) -> set[uuid.UUID]:
     """Writes final transitions of running attempts, all in one statement; returns the ids changed.
 
     Each row must still be running with the ``seq`` and attempt its transition names. A row that
     no longer is (cancelled, taken over after a lost lease) is left alone; one whose ``seq`` alone
     moved is retried on its own by ``_job_transition``, which re-reads it.
+
+    ``asynchronous`` (PostgreSQL; call it in autocommit): the statement turns ``synchronous_commit``
+    off for its own transaction, so its commit does not wait for the WAL flush (see
+    ``executions_write``). One statement instead of ``BEGIN``, ``SET LOCAL``, the UPDATE and
+    ``COMMIT``: three round trips fewer per write.
     """
     if not transitions:
         return set()
@@ -459,9 +466,12 @@ def jobs_transition(*, transitions: Sequence[JobTransition], sink: EventSink) ->
     match = " OR ".join(["(id = %s AND seq = %s AND attempts = %s)"] * len(transitions))
     for t in transitions:
         params += [_db("id", t.job.pk), t.job.seq, t.attempt]
-    written = _update_returning(
-        f"SET {', '.join(assignments)} WHERE ({match}) AND status = %s", [*params, JobStatus.RUNNING.value]
-    )
+    where = f"({match}) AND status = %s"
+    if asynchronous and connection.vendor == "postgresql":
+        # An uncorrelated subquery: PostgreSQL runs it once, before any row, and SET LOCAL's effect
+        # lasts until this statement's transaction commits.
+        where += " AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
+    written = _update_returning(f"SET {', '.join(assignments)} WHERE {where}", [*params, JobStatus.RUNNING.value])
     for row in written:
         t = by_id[row.pk]
         for name in t.changes:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from django_app.jobs.execution import executions_write
 from django_app.jobs.models import Job, JobStatus
@@ -31,12 +31,21 @@ def record_for(job: Job) -> dict[str, Any]:
     return sqs_record(body=job_message_body(job_id=job.pk, task=job.task), queue_arn=ARN)
 
 
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
+
+
 @dataclass
 class Write:
     sql: str
     in_transaction: bool
-    # The session's synchronous_commit when the statement ran (PostgreSQL; "" on SQLite).
+    # The session's synchronous_commit when the statement was sent (PostgreSQL; "" on SQLite).
     synchronous_commit: str
+
+    @property
+    def commit(self) -> str:
+        """How the statement's transaction commits: "async" when it turns synchronous_commit off
+        for itself, else the session's setting."""
+        return "async" if ASYNC_COMMIT in self.sql else self.synchronous_commit
 
 
 @contextmanager
@@ -87,7 +96,7 @@ def test_each_end_commits_asynchronously_and_the_batch_ends_with_a_synchronous_c
     assert response["batchItemFailures"] == []
     assert during_third == [(JobStatus.SUCCEEDED, JobStatus.SUCCEEDED, "on")]
     ends = [w for w in seen if is_end(w)]
-    assert [(w.in_transaction, w.synchronous_commit) for w in ends] == [(True, "off"), (True, "off"), (False, "on")]
+    assert [(w.in_transaction, w.commit) for w in ends] == [(False, "async"), (False, "async"), (False, "on")]
     # The batch's last write is the third end, committed synchronously before the handler returned.
     assert seen[-1] is ends[-1]
     assert [Job.objects.get(pk=job.pk).status for job in (first, second, third)] == [JobStatus.SUCCEEDED] * 3
@@ -117,10 +126,10 @@ def test_a_last_end_that_writes_nothing_is_followed_by_a_synchronous_write(
     first.refresh_from_db()
     assert (first.status, Job.objects.get(pk=last.pk).status) == (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
     ends = [w for w in seen if is_end(w)]
-    assert (ends[0].in_transaction, ends[0].synchronous_commit) == (True, "off")
+    assert (ends[0].in_transaction, ends[0].commit) == (False, "async")
     flush = seen[-1]
     assert '"seq" = "jobs_job"."seq"' in flush.sql
-    assert (flush.in_transaction, flush.synchronous_commit) == (False, "on")
+    assert (flush.in_transaction, flush.commit) == (False, "on")
     assert [first.seq] == seq_after_its_end  # the flush changed nothing clients see
 
 
@@ -155,8 +164,8 @@ def test_sqlite_does_nothing_special_and_postgresql_commits_all_but_the_last_end
 
     assert response["batchItemFailures"] == []
     ends = [w for w in seen if is_end(w)]
-    expected = [(True, "off"), (False, "on")] if connection.vendor == "postgresql" else [(False, "")] * 2
-    assert [(w.in_transaction, w.synchronous_commit) for w in ends] == expected
+    expected = [(False, "async"), (False, "on")] if connection.vendor == "postgresql" else [(False, "")] * 2
+    assert [(w.in_transaction, w.commit) for w in ends] == expected
 
 
 @postgresql_only
@@ -178,3 +187,34 @@ def test_an_asynchronous_end_retried_on_its_own_hands_its_event_over_after_the_c
     assert written.outcome == "succeeded"
     assert added_in_transaction == [False]
     assert Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+
+
+@postgresql_only
+def test_an_asynchronous_end_turns_synchronous_commit_off_for_its_own_transaction_only(user: Any) -> None:
+    """How the one statement makes its commit asynchronous: SET LOCAL's effect, from inside it. Seen
+    here in an explicit transaction (the worker sends it in autocommit, its own transaction)."""
+    job = Job.objects.create(owner=user, task="wt_steps", status=JobStatus.RUNNING, attempts=1, seq=2)
+    end = Execution("succeeded", job, transition=transition_succeeded(job=job, attempt=1, result={}))
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    with transaction.atomic():
+        before = setting()
+        [written] = executions_write(executions=[end], sink=_NoSink(), asynchronous=True)
+        inside = setting()
+    after = setting()
+
+    assert (before, inside, after) == ("on", "off", "on")
+    assert written.outcome == "succeeded"
+    assert Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+
+
+class _NoSink:
+    def add(self, event: Any) -> None:
+        pass
+
+    def add_all(self, events: Any) -> None:
+        pass
