@@ -176,12 +176,18 @@ print(json.dumps([message.body for message in queue.__dict__["_messages"]]))
 """
 
 
-def _queue_after_send_during_delete(mode: str) -> list[str]:
+def _script_result(script: str, mode: str) -> Any:
+    """Runs ``script`` in a fresh interpreter (the patches are process-wide), ``mode`` "plain" or
+    "patched"; returns the JSON it prints last."""
     done = subprocess.run(
-        [sys.executable, "-c", _SEND_DURING_DELETE, str(REPO), mode],
+        [sys.executable, "-c", script, str(REPO), mode],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
-    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _queue_after_send_during_delete(mode: str) -> list[str]:
+    return list(_script_result(_SEND_DURING_DELETE, mode))
 
 
 def test_a_message_sent_while_another_is_deleted_is_kept() -> None:
@@ -207,16 +213,8 @@ print(json.dumps({"regions": regions, "files": files}))
 """
 
 
-def _regions_from_new_sessions(mode: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", _REGIONS_FROM_NEW_SESSIONS, str(REPO), mode],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def test_botocore_data_is_parsed_once_per_process_with_the_same_answers() -> None:
-    plain, patched = _regions_from_new_sessions("plain"), _regions_from_new_sessions("patched")
+    plain, patched = (_script_result(_REGIONS_FROM_NEW_SESSIONS, mode) for mode in ("plain", "patched"))
 
     assert patched["regions"] == plain["regions"]
     assert "us-east-1" in patched["regions"][0]
