@@ -2,7 +2,8 @@
 
 The job row is the truth, and clients fetch it after subscribing. Events are retried here; the
 worker also keeps the SQS message of a job whose terminal event was not taken, so its redelivery
-publishes it again (connected clients rely on the push for jobs that end after their fetch).
+publishes it again, and the API's and the sweeps' events not taken are noted on the job for the
+``republish`` sweep (connected clients rely on the push for jobs that end after their fetch).
 """
 
 from __future__ import annotations

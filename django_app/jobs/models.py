@@ -43,6 +43,9 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when SNS did not take an event of this job that the API or a sweep published (the worker
+    # keeps its SQS message instead); the ``republish`` sweep publishes the job's state and clears it.
+    event_unpublished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -51,6 +54,11 @@ class Job(models.Model):
             models.Index(fields=["status", "enqueued_at"], name="job_status_enqueued"),
             models.Index(fields=["status", "lease_until"], name="job_status_lease"),
             models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+            models.Index(
+                fields=["event_unpublished_at"],
+                name="job_event_unpublished",
+                condition=models.Q(event_unpublished_at__isnull=False),  # almost always empty
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_0_100"),

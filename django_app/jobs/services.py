@@ -58,7 +58,18 @@ def _validated_params(task_name: str, params: Any) -> dict[str, Any]:
 
 def _publish_after_commit(job: Job, type: JobEventType) -> None:
     event = job_event_build(job=job, type=type)
-    transaction.on_commit(lambda: job_events_publish(events=[event]))
+    transaction.on_commit(lambda: jobs_mark_unpublished(events=job_events_publish(events=[event])))
+
+
+def jobs_mark_unpublished(*, events: Sequence[JobEvent]) -> None:
+    """Notes the jobs of events SNS did not take, for the ``republish`` sweep. Only the worker can
+    keep a message to publish again; the API's and the sweeps' events have this instead."""
+    if not events:
+        return
+    try:
+        Job.objects.filter(pk__in={event.job_id for event in events}).update(event_unpublished_at=timezone.now())
+    except (OperationalError, InterfaceError) as error:
+        logger.error("job events not published and not noted for the republish sweep: %s", error)
 
 
 def job_submit(*, owner: User, task_name: str, params: Any, correlation_id: str = "") -> Job:

@@ -6,6 +6,9 @@
   attempts remain, failed as ``worker_lost`` otherwise.
 - ``purge``: finished jobs past the retention period are deleted, and expired redeemed tickets and
   rate-limit counters of past windows (up to ``ratelimits.COUNTERS_PURGED_PER_RUN``).
+- ``republish``: jobs with an event SNS did not take (``event_unpublished_at``, set by the API and
+  the sweeps) get an event of their current state, with their current ``seq``: clients that missed
+  the lost one catch up, clients that already have that ``seq`` drop it.
 
 Each sweep handles at most ``JOBS_SWEEP_BATCH_LIMIT`` jobs per run and the others still run when one
 fails, so a backlog drains over a few runs and never makes a run overrun its timeout.
@@ -21,17 +24,28 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
+from contracts.job_event import JobEventType
 from django_app.accounts.ratelimits import rate_limit_counters_purge
 from django_app.accounts.tickets import redeemed_tickets_purge
 from django_app.jobs.conf import SweepConf, sweep_conf
+from django_app.jobs.events import job_event_build, job_events_publish
 from django_app.jobs.models import Job, JobStatus
-from django_app.jobs.outbox import EventOutbox, EventSink
+from django_app.jobs.outbox import EventOutbox, EventSink, event_fitted
 from django_app.jobs.registry import task_get
-from django_app.jobs.services import job_enqueue, job_lease_expire, jobs_purge_finished
+from django_app.jobs.services import job_enqueue, job_lease_expire, jobs_mark_unpublished, jobs_purge_finished
 
 logger = logging.getLogger(__name__)
 
-SWEEPS = ("unsent", "leases", "purge")
+SWEEPS = ("unsent", "leases", "purge", "republish")
+
+# The event that says a job's current state.
+_STATE_EVENTS: dict[str, JobEventType] = {
+    JobStatus.QUEUED: "job.queued",
+    JobStatus.RUNNING: "job.running",
+    JobStatus.SUCCEEDED: "job.succeeded",
+    JobStatus.FAILED: "job.failed",
+    JobStatus.CANCELLED: "job.cancelled",
+}
 
 
 def jobs_sweep_unsent(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
@@ -63,6 +77,24 @@ def jobs_sweep_leases(*, conf: SweepConf, now: dt.datetime, sink: EventSink) -> 
     return counts
 
 
+def jobs_sweep_republish(*, conf: SweepConf) -> dict[str, int]:
+    noted = list(
+        Job.objects.filter(event_unpublished_at__isnull=False).order_by("event_unpublished_at")[: conf.batch_limit]
+    )
+    # Fitted as the outbox fits them: a result too large for SNS goes as its link.
+    events = [event_fitted(job_event_build(job=job, type=_STATE_EVENTS[job.status]))[0] for job in noted]
+    not_taken = {event.job_id for event in job_events_publish(events=events)}
+    counts = {"republished": 0, "not_taken": len(not_taken)}
+    for job in noted:
+        if job.pk not in not_taken:
+            # Cleared only if nothing noted a newer loss meanwhile (that one's next run publishes).
+            Job.objects.filter(pk=job.pk, event_unpublished_at=job.event_unpublished_at).update(
+                event_unpublished_at=None
+            )
+            counts["republished"] += 1
+    return counts
+
+
 def jobs_sweep_purge(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
     jobs = jobs_purge_finished(before=now - dt.timedelta(days=conf.retention_days), limit=conf.batch_limit)
     return {"jobs": jobs, "tickets": redeemed_tickets_purge(), "rate_limits": rate_limit_counters_purge()}
@@ -77,6 +109,7 @@ def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None)
         "unsent": lambda: jobs_sweep_unsent(conf=conf, now=now),
         "leases": lambda: jobs_sweep_leases(conf=conf, now=now, sink=outbox),
         "purge": lambda: jobs_sweep_purge(conf=conf, now=now),
+        "republish": lambda: jobs_sweep_republish(conf=conf),
     }
     report: dict[str, dict[str, int] | str] = {}
     try:
@@ -92,5 +125,6 @@ def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None)
                 report[name] = "error"
     finally:
         outbox.close()
+        jobs_mark_unpublished(events=outbox.unpublished)  # the next run's republish sends them
     logger.info("sweeps: %s", report)
     return report

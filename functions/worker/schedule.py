@@ -1,6 +1,6 @@
 """Scheduled invocations (EventBridge ``schedule`` events with a constant ``input``).
 
-- ``{"sweep": "all"}`` or ``{"sweep": "leases"}`` (``unsent``, ``leases``, ``purge``): runs sweeps.
+- ``{"sweep": "all"}`` or ``{"sweep": "leases"}`` (``unsent``, ``leases``, ``purge``, ``republish``): runs sweeps.
 - ``{"task": "<name>", "params": {...}, "schedule": "<optional name>"}``: submits a periodic job.
 """
 

@@ -72,7 +72,7 @@ def test_sweeps_skip_a_run_while_the_database_is_unreachable(caplog: Any) -> Non
     with database_down():
         answer = schedule_handle(event={"sweep": "all"})
 
-    assert answer == {"sweeps": {name: "database_unavailable" for name in ("unsent", "leases", "purge")}}
+    assert answer == {"sweeps": {name: "database_unavailable" for name in ("unsent", "leases", "purge", "republish")}}
     assert not any(record.exc_info for record in caplog.records)  # an expected state: no traceback
 
 

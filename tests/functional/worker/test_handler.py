@@ -328,7 +328,7 @@ def test_bad_scheduled_events_are_refused_without_raising(worker_handler: Any, e
 def test_the_sweep_schedule_event_runs_every_sweep(worker_handler: Any) -> None:
     response = worker_handler(event_fixture(name="schedule_sweep.json"), LambdaContextStub())
 
-    assert set(response["sweeps"]) == {"unsent", "leases", "purge"}
+    assert set(response["sweeps"]) == {"unsent", "leases", "purge", "republish"}
     assert all(isinstance(counts, dict) for counts in response["sweeps"].values())
 
 
