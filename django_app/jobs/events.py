@@ -43,6 +43,22 @@ def job_event_build(*, job: Job, type: JobEventType) -> JobEvent:
     )
 
 
+# The event that states each status: what a job's state is published again as.
+_STATE_EVENT_TYPES: dict[str, JobEventType] = {
+    "queued": "job.queued",
+    "running": "job.running",
+    "succeeded": "job.succeeded",
+    "failed": "job.failed",
+    "cancelled": "job.cancelled",
+}
+
+
+def job_state_event_build(*, job: Job) -> JobEvent:
+    """The event of the job's current state, with its current ``seq``: published again for clients
+    that may have missed it (those that have that ``seq`` already drop it)."""
+    return job_event_build(job=job, type=_STATE_EVENT_TYPES[job.status])
+
+
 def job_events_publish(*, events: Sequence[JobEvent]) -> list[JobEvent]:
     """Publishes in batches of ten; returns the events SNS did not take.
 

@@ -24,11 +24,10 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from contracts.job_event import JobEventType
 from django_app.accounts.ratelimits import rate_limit_counters_purge
 from django_app.accounts.tickets import redeemed_tickets_purge
 from django_app.jobs.conf import SweepConf, sweep_conf
-from django_app.jobs.events import job_event_build, job_events_publish
+from django_app.jobs.events import job_events_publish, job_state_event_build
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.outbox import EventOutbox, EventSink, event_fitted
 from django_app.jobs.registry import task_get
@@ -37,15 +36,6 @@ from django_app.jobs.services import job_enqueue, job_lease_expire, jobs_mark_un
 logger = logging.getLogger(__name__)
 
 SWEEPS = ("unsent", "leases", "purge", "republish")
-
-# The event that says a job's current state.
-_STATE_EVENTS: dict[str, JobEventType] = {
-    JobStatus.QUEUED: "job.queued",
-    JobStatus.RUNNING: "job.running",
-    JobStatus.SUCCEEDED: "job.succeeded",
-    JobStatus.FAILED: "job.failed",
-    JobStatus.CANCELLED: "job.cancelled",
-}
 
 
 def jobs_sweep_unsent(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
@@ -82,7 +72,7 @@ def jobs_sweep_republish(*, conf: SweepConf) -> dict[str, int]:
         Job.objects.filter(event_unpublished_at__isnull=False).order_by("event_unpublished_at")[: conf.batch_limit]
     )
     # Fitted as the outbox fits them: a result too large for SNS goes as its link.
-    events = [event_fitted(job_event_build(job=job, type=_STATE_EVENTS[job.status]))[0] for job in noted]
+    events = [event_fitted(job_state_event_build(job=job))[0] for job in noted]
     not_taken = {event.job_id for event in job_events_publish(events=events)}
     counts = {"republished": 0, "not_taken": len(not_taken)}
     for job in noted:

@@ -29,9 +29,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
-from contracts.job_event import TERMINAL_STATUSES, JobEventType
+from contracts.job_event import TERMINAL_STATUSES
 from django_app.jobs.conf import WorkerConf, worker_conf
-from django_app.jobs.events import job_event_build
+from django_app.jobs.events import job_state_event_build
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, job_run
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
@@ -42,12 +42,6 @@ from functions.worker.messages import job_message_parse
 from functions.worker.visibility import VisibilityChange, messages_visibility_change
 
 logger = logging.getLogger(__name__)
-
-_TERMINAL_EVENTS: dict[str, JobEventType] = {
-    "succeeded": "job.succeeded",
-    "failed": "job.failed",
-    "cancelled": "job.cancelled",
-}
 
 # A lease that lost less than this to the batch's earlier tasks is not renewed: renewing is a write,
 # and a second is well inside the lease sweep's grace.
@@ -162,7 +156,7 @@ class BatchRun:
                 # between writing the end and publishing it (its message was never deleted). The
                 # terminal event again, same seq (clients drop repeats): never lost, only late.
                 # (A job cancelled before any attempt had its event published by the API.)
-                self.outbox.add(job_event_build(job=claim.job, type=_TERMINAL_EVENTS[claim.job.status]))
+                self.outbox.add(job_state_event_build(job=claim.job))
             return None
         return claim.job
 

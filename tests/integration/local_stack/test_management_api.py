@@ -112,4 +112,8 @@ def test_gone_answer_is_what_aws_sends(local_stack: LocalStack) -> None:
         urllib.request.urlopen(request, timeout=WAIT_SECONDS)
     assert caught.value.code == 410
     assert caught.value.headers["x-amzn-ErrorType"] == "GoneException"
-    assert "message" in json.loads(caught.value.read())
+    body = caught.value.read()
+    assert "message" in json.loads(body)
+    # Sized, not chunked, as API Gateway answers.
+    assert caught.value.headers["Content-Length"] == str(len(body))
+    assert caught.value.headers["Transfer-Encoding"] is None
