@@ -8,6 +8,7 @@ Parameter ``/polyglot/dev/jobs-queue-url`` answers ``env.str("JOBS_QUEUE_URL")``
 
 from __future__ import annotations
 
+import math
 import os
 from functools import cache
 
@@ -72,6 +73,19 @@ def int_(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+
+
+def float_(name: str, default: float) -> float:
+    value = _lookup(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def list_(name: str, default: list[str] | None = None) -> list[str]:

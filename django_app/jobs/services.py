@@ -390,6 +390,17 @@ def _update_returning(sql: str, params: list[Any]) -> list[Job]:
     return list(Job.objects.raw(f"UPDATE {Job._meta.db_table} {sql} RETURNING *", params))
 
 
+def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
+    """Runs an ``UPDATE ... RETURNING id`` and gives the ids of the changed rows: for a writer that
+    knows what the rows hold now (building model instances from ``RETURNING *`` cost more CPU than
+    the statement took)."""
+    pk = Job._meta.pk
+    assert pk is not None
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING id", params)
+        return [pk.to_python(row[0]) for row in cursor.fetchall()]
+
+
 def _add_after_commit(sink: EventSink, events: list[JobEvent]) -> None:
     """In autocommit (the worker) the statement has committed and this adds at once; inside a
     transaction, the events wait for its commit."""
@@ -461,7 +472,6 @@ def jobs_transition(
     if not transitions:
         return set()
     now = timezone.now()
-    by_id = {t.job.pk: t for t in transitions}
     assignments = ["seq = seq + 1", "updated_at = %s"]
     params: list[Any] = [_db("updated_at", now)]
     for name in sorted({name for t in transitions for name in t.changes}):
@@ -474,22 +484,28 @@ def jobs_transition(
         assignments.append(f"{name} = CASE id {' '.join(['WHEN %s THEN %s'] * len(cases))} ELSE {name} END")
         for job_id, value in cases:
             params += [_db("id", job_id), _db(name, value)]
+    # ``id IN`` first: the planner then reads the rows by primary key. Given only the OR of
+    # per-row conditions it could pick the status index, whose 'running' range holds an entry for
+    # every job that ran since the last vacuum (~1 ms a statement instead of ~0.1).
     match = " OR ".join(["(id = %s AND seq = %s AND attempts = %s)"] * len(transitions))
-    for t in transitions:
-        params += [_db("id", t.job.pk), t.job.seq, t.attempt]
-    where = f"({match}) AND status = %s"
+    ids = [_db("id", t.job.pk) for t in transitions]
+    params += ids
+    for t, job_id in zip(transitions, ids, strict=True):
+        params += [job_id, t.job.seq, t.attempt]
+    where = f"id IN ({_placeholders(len(ids))}) AND ({match}) AND status = %s"
     if asynchronous and connection.vendor == "postgresql":
         # An uncorrelated subquery: PostgreSQL runs it once, before any row, and SET LOCAL's effect
         # lasts until this statement's transaction commits.
         where += " AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
-    written = _update_returning(f"SET {', '.join(assignments)} WHERE {where}", [*params, JobStatus.RUNNING.value])
-    for row in written:
-        t = by_id[row.pk]
-        for name in t.changes:
-            setattr(t.job, name, getattr(row, name))
-        t.job.seq, t.job.updated_at = row.seq, row.updated_at
-    _add_after_commit(sink, [job_event_build(job=row, type=by_id[row.pk].event) for row in written])
-    done = {row.pk for row in written}
+    done = set(_update_returning_ids(f"SET {', '.join(assignments)} WHERE {where}", [*params, JobStatus.RUNNING.value]))
+    written = [t for t in transitions if t.job.pk in done]
+    for t in written:
+        # The row matched this seq, so it has seq + 1 now, and exactly the values written.
+        for name, value in t.changes.items():
+            setattr(t.job, name, _at_write(value, now))
+        t.job.seq += 1
+        t.job.updated_at = now
+    _add_after_commit(sink, [job_event_build(job=t.job, type=t.event) for t in written])
     for t in transitions:
         if t.job.pk not in done and _job_transition(
             job=t.job, event=t.event, sink=sink, statuses=[JobStatus.RUNNING], attempt=t.attempt, changes=t.changes

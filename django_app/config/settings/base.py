@@ -93,6 +93,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Same backend, but a refused connection is retried (a restart waits instead of failing).
     DATABASES["default"]["ENGINE"] = "django_app.config.db_backends.postgresql"
 DATABASE_CONNECT_RETRY_SECONDS = env.int_("DATABASE_CONNECT_RETRY_SECONDS", 10)
+# A persistent connection that answered within this long is not pinged again (db_backends/postgresql).
+DATABASE_HEALTH_CHECK_TRUST_SECONDS = env.float_("DATABASE_HEALTH_CHECK_TRUST_SECONDS", 1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

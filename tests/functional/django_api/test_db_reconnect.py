@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 
 from tests.functional.django_api.postgres_cut import own_backend_terminate
@@ -137,6 +138,8 @@ def _dropped_by_the_server(*, health_checks: bool) -> Any:
     connection.settings_dict["CONN_MAX_AGE"] = 60
     connection.settings_dict["CONN_HEALTH_CHECKS"] = health_checks
     connection.ensure_connection()
+    # Idle for longer than the health checks trust an answer (as between two requests a while apart).
+    connection.last_answer_at -= settings.DATABASE_HEALTH_CHECK_TRUST_SECONDS + 1  # type: ignore[attr-defined]
     own_backend_terminate()
     close_old_connections()
     return saved
@@ -160,6 +163,69 @@ def test_without_health_checks_the_first_query_on_a_dropped_connection_fails() -
     _require_postgres()
     saved = _dropped_by_the_server(health_checks=False)
     try:
+        with pytest.raises(OperationalError), connection.cursor() as cursor:
+            cursor.execute("select 1")
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def _pings_at_next_query() -> int:
+    """Django's start of a request (``close_old_connections``), then a query: how many health
+    check pings (``is_usable``) that cost."""
+    pings = 0
+    original = connection.is_usable
+
+    def counted() -> bool:
+        nonlocal pings
+        pings += 1
+        return original()
+
+    connection.is_usable = counted  # type: ignore[method-assign]
+    try:
+        close_old_connections()
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+    finally:
+        del connection.is_usable
+    return pings
+
+
+def _kept_connection() -> Any:
+    connection.close()
+    saved = dict(connection.settings_dict)
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+    return saved
+
+
+def test_a_connection_that_just_answered_is_not_pinged_again(settings: Any) -> None:
+    _require_postgres()
+    settings.DATABASE_HEALTH_CHECK_TRUST_SECONDS = 1.0
+    saved = _kept_connection()
+    try:
+        assert _pings_at_next_query() == 0  # a new connection: nothing to check
+        assert _pings_at_next_query() == 0  # it answered a moment ago
+        connection.last_answer_at -= 1.5  # type: ignore[attr-defined]  # idle past the trust
+        assert _pings_at_next_query() == 1
+        settings.DATABASE_HEALTH_CHECK_TRUST_SECONDS = 0
+        assert _pings_at_next_query() == 1  # no trust: Django's ping before every request
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
+def test_within_the_trust_a_dropped_connection_fails_at_its_next_query(settings: Any) -> None:
+    """The trade the trust makes: the query meets the dead socket instead of a ping (callers
+    handle it: db_retry repeats the view, the worker writes its end on a new connection)."""
+    _require_postgres()
+    settings.DATABASE_HEALTH_CHECK_TRUST_SECONDS = 60.0
+    saved = _kept_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select 1")
+        own_backend_terminate()
+        close_old_connections()
         with pytest.raises(OperationalError), connection.cursor() as cursor:
             cursor.execute("select 1")
     finally:

@@ -99,3 +99,57 @@ def test_a_batch_whose_end_write_fails_once_writes_it_on_a_new_connection(
     job.refresh_from_db()
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
     assert side_effect_file.read_text().count("ran") == 1
+
+
+def test_a_connection_cut_between_records_without_a_ping_loses_no_end(
+    user: Any, worker_queue: Any, esm: Any, settings: Any, side_effect_file: Any
+) -> None:
+    """A kept connection that answered a moment ago is not pinged before the next record
+    (DATABASE_HEALTH_CHECK_TRUST_SECONDS); a server restart right then fails the next end's write,
+    which is written again on a new connection: every job ends once, no record is reported."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (runs in the PostgreSQL pass: make test-postgres)")
+    from tests.functional.django_api.postgres_cut import own_backend_terminate
+
+    settings.DATABASE_HEALTH_CHECK_TRUST_SECONDS = 60.0
+    # Tasks that use no database: the cut is met by the next end's write, not by a progress write.
+    params = {"path": str(side_effect_file)}
+    jobs = [job_submit(owner=user, task_name="wt_side_effect", params=params) for _ in range(3)]
+    connection.close()
+    saved = dict(connection.settings_dict)
+    connection.settings_dict.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+    ends: list[str] = []
+    pings = 0
+    original_is_usable = connection.is_usable
+
+    def counted_is_usable() -> bool:
+        nonlocal pings
+        pings += 1
+        return original_is_usable()
+
+    def cut_after_the_first_end(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        is_end = sql.startswith("UPDATE") and "finished_at" in sql
+        if is_end:
+            ends.append(sql)
+        result = execute(sql, params, many, context)
+        if is_end and len(ends) == 1:
+            own_backend_terminate()  # as a restart would, while the next task runs
+        return result
+
+    connection.is_usable = counted_is_usable  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(cut_after_the_first_end):
+            delivery = esm(worker_queue)
+    finally:
+        del connection.is_usable
+        connection.close()
+        connection.settings_dict.update(saved)
+
+    assert delivery is not None
+    assert delivery.failed_ids == set()
+    assert pings == 0
+    assert len(ends) == 4  # three ends, the second one twice (its first try met the cut)
+    for job in jobs:
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert side_effect_file.read_text().count("ran") == 3

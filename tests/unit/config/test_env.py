@@ -64,6 +64,17 @@ def test_malformed_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         env.int_("COUNT", 1)
 
 
+def test_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELAY", "0.25")
+    assert env.float_("DELAY", 1.0) == 0.25
+    monkeypatch.delenv("DELAY")
+    assert env.float_("DELAY", 1.0) == 1.0
+    for raw in ("soon", "nan", "inf"):
+        monkeypatch.setenv("DELAY", raw)
+        with pytest.raises(env.ConfigError, match="DELAY"):
+            env.float_("DELAY", 1.0)
+
+
 def test_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOSTS", " a.example, ,b.example ")
     assert env.list_("HOSTS") == ["a.example", "b.example"]

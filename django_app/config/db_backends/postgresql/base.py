@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -41,6 +42,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # Statements that failed because the connection went (seen when they fail: by the time
         # the error reaches a caller, Django may have opened a new one).
         self.connections_lost = 0
+        # When a statement last came back from the server on this connection (see
+        # close_if_health_check_failed).
+        self.last_answer_at = -math.inf
         self.execute_wrappers.append(self._watch_statement)
 
     def _watch_statement(
@@ -54,11 +58,38 @@ class DatabaseWrapper(base.DatabaseWrapper):
         ):
             self.unrepeatable_writes += 1
         try:
-            return execute(sql, params, many, context)
+            result = execute(sql, params, many, context)
         except DatabaseError:
             if self.connection is None or self.connection.closed:
                 self.connections_lost += 1
             raise
+        self.last_answer_at = time.monotonic()
+        return result
+
+    def close_if_health_check_failed(self) -> None:
+        """Django pings a persistent connection (``SELECT 1``) before its first query after each
+        ``close_old_connections``: once per request, and once per record in the worker. A connection
+        that answered a statement less than ``DATABASE_HEALTH_CHECK_TRUST_SECONDS`` ago is not pinged
+        (PgBouncer's ``server_check_delay`` makes the same trade): the ping was a round trip per
+        worker job. If the server went away in between, the next statement fails as the ping would
+        have, and the callers already handle that (the worker retries its end write on a new
+        connection; ``db_retry`` repeats a view that sent nothing unrepeatable)."""
+        trusted = float(getattr(settings, "DATABASE_HEALTH_CHECK_TRUST_SECONDS", 0))
+        if (
+            self.health_check_enabled  # type: ignore[attr-defined]  # not in django-stubs
+            and not self.health_check_done  # type: ignore[has-type]
+            and self.connection is not None
+            and time.monotonic() - self.last_answer_at < trusted
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def is_usable(self) -> bool:
+        usable = bool(super().is_usable())
+        if usable:
+            self.last_answer_at = time.monotonic()
+        return usable
 
     def commit(self) -> None:
         self.unrepeatable_writes += 1
@@ -70,6 +101,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         for attempt in range(1, 1000):  # bounded by the deadline long before this
             try:
                 super().connect()
+                self.last_answer_at = time.monotonic()  # it answered the set-up just now
                 return
             except Database.OperationalError as error:
                 self._forget_broken_connection()
