@@ -58,7 +58,7 @@ def _child(vendor: str, database_url: str) -> dict[str, Any]:
     from pydantic import BaseModel, ConfigDict
 
     from contracts.job_message import JobMessage
-    from django_app.jobs.aws import client
+    from django_app.jobs.aws import client, sns_publisher
     from django_app.jobs.models import Job, JobStatus
     from django_app.jobs.registry import TaskContext, task, task_get
 
@@ -111,7 +111,7 @@ def _child(vendor: str, database_url: str) -> dict[str, Any]:
 
     connection.is_usable = counted_is_usable  # type: ignore[method-assign]
     publishes = all_publishes = 0
-    sns = client("sns")
+    sns = sns_publisher()
     original_publish = sns.publish_batch
 
     def counted_publish(**kwargs: Any) -> Any:
@@ -120,7 +120,7 @@ def _child(vendor: str, database_url: str) -> dict[str, Any]:
         all_publishes += 1
         return original_publish(**kwargs)
 
-    sns.publish_batch = counted_publish
+    sns.publish_batch = counted_publish  # type: ignore[method-assign]
 
     def one_round(jobs: int, *, discard_events: bool = False) -> dict[str, float]:
         nonlocal statements, health_checks, publishes, db_seconds

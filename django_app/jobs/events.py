@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from contracts.job_event import JobError, JobEvent, JobEventType
-from django_app.jobs.aws import client
+from django_app.jobs.aws import sns_publisher
 from django_app.jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def _publish_once(chunk: list[JobEvent], *, final: bool) -> tuple[list[JobEvent]
     ]
     log = logger.error if final else logger.warning
     try:
-        response = client("sns").publish_batch(
+        response = sns_publisher().publish_batch(
             TopicArn=settings.JOB_EVENTS_TOPIC_ARN, PublishBatchRequestEntries=entries
         )
     except (BotoCoreError, ClientError) as error:

@@ -396,7 +396,8 @@ def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
     the statement took)."""
     pk = Job._meta.pk
     assert pk is not None
-    with connection.cursor() as cursor:
+    open_cursor = getattr(connection, "server_bound_cursor", connection.cursor)
+    with open_cursor() as cursor:
         cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING id", params)
         return [pk.to_python(row[0]) for row in cursor.fetchall()]
 

@@ -54,7 +54,7 @@ def sns(monkeypatch: Any, settings: Any) -> Any:
 
     def install(*replies: Any) -> ScriptedSns:
         fake = ScriptedSns(*replies)
-        monkeypatch.setattr(events_module, "client", lambda service: fake)
+        monkeypatch.setattr(events_module, "sns_publisher", lambda: fake)
         return fake
 
     return install

@@ -29,14 +29,14 @@ class _SnsDown:
 def sns_down(monkeypatch: pytest.MonkeyPatch) -> Any:
     """SNS fails every call while the context is open (the publisher's retries too)."""
     monkeypatch.setattr(events_module.time, "sleep", lambda seconds: None)
-    real_client = events_module.client
+    real_publisher = events_module.sns_publisher
 
     class Outage:
         def __enter__(self) -> None:
-            monkeypatch.setattr(events_module, "client", lambda service: _SnsDown())
+            monkeypatch.setattr(events_module, "sns_publisher", lambda: _SnsDown())
 
         def __exit__(self, *exc: object) -> None:
-            monkeypatch.setattr(events_module, "client", real_client)
+            monkeypatch.setattr(events_module, "sns_publisher", real_publisher)
 
     return Outage()
 
