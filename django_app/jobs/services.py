@@ -383,11 +383,49 @@ def _db(name: str, value: Any) -> Any:
 
 
 def _update_returning(sql: str, params: list[Any]) -> list[Job]:
-    """Runs an ``UPDATE ... RETURNING *`` (PostgreSQL; SQLite ≥ 3.35) and gives the changed rows as
-    they are now. Plain SQL rather than the ORM: building these statements through the ORM's
-    expressions cost more CPU than the database took to run them. In autocommit the rows are
-    committed when this returns."""
-    return list(Job.objects.raw(f"UPDATE {Job._meta.db_table} {sql} RETURNING *", params))
+    """Runs an ``UPDATE ... RETURNING`` of every column (PostgreSQL; SQLite ≥ 3.35) and gives the
+    changed rows as they are now. Plain SQL rather than the ORM: building these statements through
+    the ORM's expressions cost more CPU than the database took to run them; and the rows become
+    instances directly (the converters each column needs, as a queryset would apply them, are
+    worked out once per database, not per statement as ``Model.objects.raw`` does). In autocommit
+    the rows are committed when this returns."""
+    columns, converters = _row_reading()
+    with _statement_cursor() as cursor:
+        cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING {columns}", params)
+        rows = cursor.fetchall()
+    jobs = []
+    for row in rows:
+        values = list(row)
+        for position, field_converters, expression in converters:
+            for converter in field_converters:
+                values[position] = converter(values[position], expression, connection)
+        jobs.append(Job.from_db(connection.alias, _JOB_FIELD_NAMES, values))
+    return jobs
+
+
+_JOB_FIELD_NAMES = [field.attname for field in Job._meta.concrete_fields]
+_ROW_READING: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
+
+
+def _row_reading() -> tuple[str, list[tuple[int, list[Any], Any]]]:
+    """The RETURNING list of every column, and the converters of the columns that need one (a
+    JSON column's text, SQLite's dates...), for the current database."""
+    key = connection.vendor
+    if key not in _ROW_READING:
+        converters = []
+        for position, field in enumerate(Job._meta.concrete_fields):
+            column = field.get_col(Job._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((position, found, column))
+        names = ", ".join(connection.ops.quote_name(field.column) for field in Job._meta.concrete_fields)
+        _ROW_READING[key] = (names, converters)
+    return _ROW_READING[key]
+
+
+def _statement_cursor() -> Any:
+    """On PostgreSQL, a cursor that binds parameters server-side (see ``server_bound_cursor``)."""
+    return getattr(connection, "server_bound_cursor", connection.cursor)()
 
 
 def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
@@ -396,8 +434,7 @@ def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
     the statement took)."""
     pk = Job._meta.pk
     assert pk is not None
-    open_cursor = getattr(connection, "server_bound_cursor", connection.cursor)
-    with open_cursor() as cursor:
+    with _statement_cursor() as cursor:
         cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING id", params)
         return [pk.to_python(row[0]) for row in cursor.fetchall()]
 

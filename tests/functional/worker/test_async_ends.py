@@ -67,7 +67,7 @@ def writes() -> Iterator[list[Write]]:
 
 
 def is_end(write: Write) -> bool:
-    return "finished_at" in write.sql and "RETURNING" in write.sql
+    return "finished_at = " in write.sql and "RETURNING" in write.sql  # set, not only returned
 
 
 @postgresql_only
