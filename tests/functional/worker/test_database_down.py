@@ -85,7 +85,8 @@ def test_a_batch_whose_end_write_fails_once_writes_it_on_a_new_connection(
     updates: list[str] = []
 
     def fail_the_end_once(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if sql.lstrip().upper().startswith("UPDATE") and "finished_at = " in sql:  # an end sets it; the claim only returns it
+        # An end sets finished_at; the claim only returns it.
+        if sql.lstrip().upper().startswith("UPDATE") and "finished_at = " in sql:
             updates.append(sql)
             if len(updates) == 1:  # the end's first write
                 raise OperationalError("server closed the connection unexpectedly (simulated)")
