@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 
+from tests.db_pings import pings_counted
 from tests.functional.django_api.postgres_cut import own_backend_terminate
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -173,22 +174,11 @@ def test_without_health_checks_the_first_query_on_a_dropped_connection_fails() -
 def _pings_at_next_query() -> int:
     """Django's start of a request (``close_old_connections``), then a query: how many health
     check pings (``is_usable``) that cost."""
-    pings = 0
-    original = connection.is_usable
-
-    def counted() -> bool:
-        nonlocal pings
-        pings += 1
-        return original()
-
-    connection.is_usable = counted  # type: ignore[method-assign]
-    try:
+    with pings_counted() as pings:
         close_old_connections()
         with connection.cursor() as cursor:
             cursor.execute("select 1")
-    finally:
-        del connection.is_usable
-    return pings
+    return pings[0]
 
 
 def _kept_connection() -> Any:

@@ -13,6 +13,7 @@ from django.db import OperationalError, connection
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.services import job_submit
 from tests.aws import drain
+from tests.db_pings import pings_counted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,13 +121,6 @@ def test_a_connection_cut_between_records_without_a_ping_loses_no_end(
     saved = dict(connection.settings_dict)
     connection.settings_dict.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
     ends: list[str] = []
-    pings = 0
-    original_is_usable = connection.is_usable
-
-    def counted_is_usable() -> bool:
-        nonlocal pings
-        pings += 1
-        return original_is_usable()
 
     def cut_after_the_first_end(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         is_end = sql.startswith("UPDATE") and "finished_at = " in sql
@@ -137,18 +131,16 @@ def test_a_connection_cut_between_records_without_a_ping_loses_no_end(
             own_backend_terminate()  # as a restart would, while the next task runs
         return result
 
-    connection.is_usable = counted_is_usable  # type: ignore[method-assign]
     try:
-        with connection.execute_wrapper(cut_after_the_first_end):
+        with pings_counted() as pings, connection.execute_wrapper(cut_after_the_first_end):
             delivery = esm(worker_queue)
     finally:
-        del connection.is_usable
         connection.close()
         connection.settings_dict.update(saved)
 
     assert delivery is not None
     assert delivery.failed_ids == set()
-    assert pings == 0
+    assert pings == [0]
     assert len(ends) == 4  # three ends, the second one twice (its first try met the cut)
     for job in jobs:
         job.refresh_from_db()

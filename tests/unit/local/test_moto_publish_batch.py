@@ -15,22 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from infra.local.moto_publish_batch import entries_parse, publish_batch_answer
-from infra.local.moto_server import FAKE_CREDENTIALS, MotoServer
+from infra.local.moto_server import MotoServer
+from infra.local.resources import aws_client
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    return aws_client(service, endpoint=endpoint, region="us-east-1")  # as the stack makes its clients
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.local.moto_server import FAKE_CREDENTIALS, REPO, MotoServer
+from infra.local.moto_server import REPO, MotoServer
+from infra.local.resources import aws_client
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +28,7 @@ def endpoint() -> Iterator[str]:
 
 
 def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    return aws_client(service, endpoint=endpoint, region="us-east-1")  # as the stack makes its clients
 
 
 def test_queue_counts_are_still_reported(endpoint: str) -> None:
