@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Field
 from django.utils import timezone
 from pydantic import ValidationError
@@ -377,14 +377,9 @@ def transition_released(*, job: Job, attempt: int) -> JobTransition:
 
 def _db(name: str, value: Any) -> Any:
     """``value`` for column ``name`` as the database driver takes it (a UUID is text on SQLite...)."""
-    return _JOB_FIELDS[name].get_db_prep_save(value, _database())
-
-
-def _database() -> Any:
-    """This thread's default connection itself. ``django.db.connection`` is a proxy that looks the
-    connection up (a context-local lookup) on every attribute read; the worker's per-job writes
-    read it a few dozen times each."""
-    return connections[DEFAULT_DB_ALIAS]
+    field = Job._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_db_prep_save(value, connection)
 
 
 def _update_returning(sql: str, params: list[Any]) -> list[Job]:
@@ -394,9 +389,8 @@ def _update_returning(sql: str, params: list[Any]) -> list[Job]:
     instances directly (the converters each column needs, as a queryset would apply them, are
     worked out once per database, not per statement as ``Model.objects.raw`` does). In autocommit
     the rows are committed when this returns."""
-    db = _database()
-    columns, converters = _row_reading(db)
-    with _statement_cursor(db) as cursor:
+    columns, converters = _row_reading()
+    with _statement_cursor() as cursor:
         cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING {columns}", params)
         rows = cursor.fetchall()
     jobs = []
@@ -404,35 +398,34 @@ def _update_returning(sql: str, params: list[Any]) -> list[Job]:
         values = list(row)
         for position, field_converters, expression in converters:
             for converter in field_converters:
-                values[position] = converter(values[position], expression, db)
-        jobs.append(Job.from_db(db.alias, _JOB_FIELD_NAMES, values))
+                values[position] = converter(values[position], expression, connection)
+        jobs.append(Job.from_db(connection.alias, _JOB_FIELD_NAMES, values))
     return jobs
 
 
-_JOB_FIELDS: dict[str, Field[Any, Any]] = {field.name: field for field in Job._meta.concrete_fields}
 _JOB_FIELD_NAMES = [field.attname for field in Job._meta.concrete_fields]
 _ROW_READING: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
 
 
-def _row_reading(db: Any) -> tuple[str, list[tuple[int, list[Any], Any]]]:
+def _row_reading() -> tuple[str, list[tuple[int, list[Any], Any]]]:
     """The RETURNING list of every column, and the converters of the columns that need one (a
-    JSON column's text, SQLite's dates...), for the database of ``db``."""
-    key = db.vendor
+    JSON column's text, SQLite's dates...), for the current database."""
+    key = connection.vendor
     if key not in _ROW_READING:
         converters = []
         for position, field in enumerate(Job._meta.concrete_fields):
             column = field.get_col(Job._meta.db_table)
-            found = db.ops.get_db_converters(column) + column.get_db_converters(db)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
             if found:
                 converters.append((position, found, column))
-        names = ", ".join(db.ops.quote_name(field.column) for field in Job._meta.concrete_fields)
+        names = ", ".join(connection.ops.quote_name(field.column) for field in Job._meta.concrete_fields)
         _ROW_READING[key] = (names, converters)
     return _ROW_READING[key]
 
 
-def _statement_cursor(db: Any) -> Any:
+def _statement_cursor() -> Any:
     """On PostgreSQL, a cursor that binds parameters server-side (see ``server_bound_cursor``)."""
-    return getattr(db, "server_bound_cursor", db.cursor)()
+    return getattr(connection, "server_bound_cursor", connection.cursor)()
 
 
 def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
@@ -441,7 +434,7 @@ def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
     the statement took)."""
     pk = Job._meta.pk
     assert pk is not None
-    with _statement_cursor(_database()) as cursor:
+    with _statement_cursor() as cursor:
         cursor.execute(f"UPDATE {Job._meta.db_table} {sql} RETURNING id", params)
         return [pk.to_python(row[0]) for row in cursor.fetchall()]
 
@@ -449,11 +442,7 @@ def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
 def _add_after_commit(sink: EventSink, events: list[JobEvent]) -> None:
     """In autocommit (the worker) the statement has committed and this adds at once; inside a
     transaction, the events wait for its commit."""
-    db = _database()
-    if db.in_atomic_block or not db.get_autocommit():
-        transaction.on_commit(lambda: sink.add_all(events), using=db.alias)
-    else:
-        sink.add_all(events)
+    transaction.on_commit(lambda: sink.add_all(events))
 
 
 def _placeholders(count: int) -> str:
@@ -542,7 +531,7 @@ def jobs_transition(
     for t, job_id in zip(transitions, ids, strict=True):
         params += [job_id, t.job.seq, t.attempt]
     where = f"id IN ({_placeholders(len(ids))}) AND ({match}) AND status = %s"
-    if asynchronous and _database().vendor == "postgresql":
+    if asynchronous and connection.vendor == "postgresql":
         # An uncorrelated subquery: PostgreSQL runs it once, before any row, and SET LOCAL's effect
         # lasts until this statement's transaction commits.
         where += " AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
