@@ -32,8 +32,10 @@ class WorkerConf:
     # before each task starts) unless the task that follows is the one that makes it wait.
     # 0 (the default) writes each job's end before the next task starts: a worker killed mid-batch
     # then never runs a finished task again (the soak's SIGKILLs found 25 re-runs in 100 jobs at
-    # 0.25 s). Raise it only for tasks that are safe to run twice: it buys throughput.
+    # 0.25 s). Raise it only if every task is safe to run twice: it buys throughput.
     finish_flush_seconds: float
+    # The same wait for the ends of tasks declared ``idempotent`` (``@task(idempotent=True)``).
+    idempotent_flush_seconds: float
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def worker_conf() -> WorkerConf:
         progress_interval_seconds=float(getattr(settings, "WORKER_PROGRESS_INTERVAL_SECONDS", 0.25)),
         event_flush_seconds=float(getattr(settings, "WORKER_EVENT_FLUSH_SECONDS", 0.25)),
         finish_flush_seconds=float(getattr(settings, "WORKER_FINISH_FLUSH_SECONDS", 0)),
+        idempotent_flush_seconds=float(getattr(settings, "WORKER_IDEMPOTENT_FLUSH_SECONDS", 0.25)),
     )
 
 

@@ -21,7 +21,8 @@ TERMINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    # No index of its own: job_owner_created starts with owner and serves its lookups and cascades.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     task = models.CharField(max_length=100)
     params = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -49,11 +50,17 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Every state change writes a new row version into each index whose condition it meets: the
+        # sweeps' indexes are partial, one per status they look at, so a claim or an end adds three
+        # index entries (key, owner, its status's), not six.
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
-            models.Index(fields=["status", "enqueued_at"], name="job_status_enqueued"),
-            models.Index(fields=["status", "lease_until"], name="job_status_lease"),
-            models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+            # The unsent sweep: queued jobs whose message went out long ago, or never.
+            models.Index(fields=["enqueued_at"], name="job_queued_enqueued", condition=models.Q(status="queued")),
+            # The lease sweep: running jobs whose lease expired.
+            models.Index(fields=["lease_until"], name="job_running_lease", condition=models.Q(status="running")),
+            # The purge: finished jobs past the retention.
+            models.Index(fields=["finished_at"], name="job_ended_finished", condition=models.Q(status__in=TERMINAL)),
             models.Index(
                 fields=["event_unpublished_at"],
                 name="job_event_unpublished",

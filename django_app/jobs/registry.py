@@ -47,13 +47,16 @@ class TaskSpec:
     timeout: int
     max_attempts: int
     description: str
+    # Safe to run twice (a no-op, an overwrite, an upsert keyed by the job): its end may wait to be
+    # written with the batch's other ends, so a worker killed mid-batch may run it again.
+    idempotent: bool = False
 
 
 _registry: dict[str, TaskSpec] = {}
 
 
 def task(
-    *, name: str, params: type[BaseModel], timeout: int = 60, max_attempts: int = 3
+    *, name: str, params: type[BaseModel], timeout: int = 60, max_attempts: int = 3, idempotent: bool = False
 ) -> Callable[[TaskFunction], TaskFunction]:
     if not 1 <= timeout <= 840:
         raise ValueError("a task's timeout must fit in the worker's 900 s Lambda limit with a margin")
@@ -70,6 +73,7 @@ def task(
             timeout=timeout,
             max_attempts=max_attempts,
             description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else "",
+            idempotent=idempotent,
         )
         return function
 

@@ -439,6 +439,14 @@ def _update_returning_ids(sql: str, params: list[Any]) -> list[uuid.UUID]:
         return [pk.to_python(row[0]) for row in cursor.fetchall()]
 
 
+# NOT_BY_STATUS: the worker's statements name their rows by primary key, and test the status with
+# ``(...) IS TRUE``, which no index can answer, so PostgreSQL reads them by key. Given a plain
+# ``status = ...`` it may pick the sweeps' index of that status instead (its statistics can say few
+# jobs are queued or running when a backlog arrived since the last ANALYZE), and that index holds an
+# entry for every job queued or run since the last vacuum: the cost of a claim or an end then grows
+# with the backlog instead of staying ~10 key lookups.
+
+
 def _add_after_commit(sink: EventSink, events: list[JobEvent]) -> None:
     """In autocommit (the worker) the statement has committed and this adds at once; inside a
     transaction, the events wait for its commit."""
@@ -476,8 +484,9 @@ def jobs_claim(
         + " END, started_at = %s, progress = 0, note = '', error_code = '', error_message = '',"
         " seq = seq + 1, updated_at = %s"
         f" WHERE ({' OR '.join(named)})"
-        " AND (status = %s OR (status = %s AND (lease_until IS NULL OR lease_until <= %s)"
-        " AND attempts < max_attempts))",
+        # IS TRUE: see NOT_BY_STATUS.
+        " AND ((status = %s OR (status = %s AND (lease_until IS NULL OR lease_until <= %s)"
+        " AND attempts < max_attempts)) IS TRUE)",
         [
             JobStatus.RUNNING.value,
             *lease_params,
@@ -522,15 +531,12 @@ def jobs_transition(
         assignments.append(f"{name} = CASE id {' '.join(['WHEN %s THEN %s'] * len(cases))} ELSE {name} END")
         for job_id, value in cases:
             params += [_db("id", job_id), _db(name, value)]
-    # ``id IN`` first: the planner then reads the rows by primary key. Given only the OR of
-    # per-row conditions it could pick the status index, whose 'running' range holds an entry for
-    # every job that ran since the last vacuum (~1 ms a statement instead of ~0.1).
     match = " OR ".join(["(id = %s AND seq = %s AND attempts = %s)"] * len(transitions))
     ids = [_db("id", t.job.pk) for t in transitions]
     params += ids
     for t, job_id in zip(transitions, ids, strict=True):
         params += [job_id, t.job.seq, t.attempt]
-    where = f"id IN ({_placeholders(len(ids))}) AND ({match}) AND status = %s"
+    where = f"id IN ({_placeholders(len(ids))}) AND ({match}) AND (status = %s) IS TRUE"  # NOT_BY_STATUS
     if asynchronous and connection.vendor == "postgresql":
         # An uncorrelated subquery: PostgreSQL runs it once, before any row, and SET LOCAL's effect
         # lasts until this statement's transaction commits.

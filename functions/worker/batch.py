@@ -6,9 +6,10 @@ record says "not done", never how the batch fails: one bad record does not touch
 
 One ``UPDATE ... RETURNING`` claims the batch's jobs before the first record. Each attempt's final
 transition is written before the next task starts (so a worker killed mid-batch never runs a
-finished task again); with ``WORKER_FINISH_FLUSH_SECONDS`` > 0 they are batched instead, for tasks
-safe to run twice. A record whose transition is not written (the database went away) is reported
-as not done even though its handler returned.
+finished task again). The ends of tasks declared idempotent (``@task(idempotent=True)``: safe to run
+twice) wait to be written together, up to ``WORKER_IDEMPOTENT_FLUSH_SECONDS``; so do every task's
+with ``WORKER_FINISH_FLUSH_SECONDS`` > 0. A record whose transition is not written (the database went
+away) is reported as not done even though its handler returned.
 
 On PostgreSQL the ends written before another task starts commit asynchronously (no wait for the
 WAL flush); the batch's last write is a normal synchronous commit, which makes them durable, before
@@ -247,16 +248,25 @@ class BatchRun:
         self.pending.append((record, execution, acknowledged))
 
     def _write_if_due(self, spec: TaskSpec) -> None:
-        """Before a task starts: writes the waiting transitions if the oldest has waited long enough,
-        or if the task could outlast a waiting job's lease (an ended attempt must never look like a
-        lost worker to the lease sweep)."""
+        """Before a task starts: writes the waiting transitions if the oldest has waited long enough
+        (for the least patient of them: no wait at all for a task not declared idempotent), or if the
+        task could outlast a waiting job's lease (an ended attempt must never look like a lost worker
+        to the lease sweep)."""
         if not self.pending:
             return
-        interval = self.conf.finish_flush_seconds
+        interval = min(self._end_may_wait(execution) for _, execution, _ in self.pending)
         leases = [e.job.lease_until for _, e, _ in self.pending if e.job.lease_until is not None]
         task_end = timezone.now() + dt.timedelta(seconds=spec.timeout - interval)
         if time.monotonic() - self.pending_since >= interval or (leases and task_end > min(leases)):
             self.write_pending()
+
+    def _end_may_wait(self, execution: Execution) -> float:
+        """How long an ended attempt's transition may wait for others: a worker killed meanwhile runs
+        its task again, which only a task declared idempotent accepts by default."""
+        spec = task_get(execution.job.task)
+        if spec is not None and spec.idempotent:
+            return max(self.conf.finish_flush_seconds, self.conf.idempotent_flush_seconds)
+        return self.conf.finish_flush_seconds
 
     def write_pending(self, *, final: bool = False) -> None:
         """Writes the waiting transitions in one statement; database errors propagate (the caller

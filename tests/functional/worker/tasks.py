@@ -81,6 +81,12 @@ def _register() -> None:
             time.sleep(params.sleep_seconds)
         return {"steps": params.steps}
 
+    @task(name="wt_idempotent", params=SideEffectParams, timeout=30, max_attempts=3, idempotent=True)
+    def wt_idempotent(params: SideEffectParams, ctx: TaskContext) -> dict[str, Any]:
+        """Appends 'ran', declared safe to run twice: its end may wait for the batch's others."""
+        _append(params.path, "ran")
+        return {"ran": True}
+
     @task(name="wt_crash", params=EmptyParams, timeout=5, max_attempts=3)
     def wt_crash(params: EmptyParams, ctx: TaskContext) -> None:
         """Always raises an unexpected error."""

@@ -268,3 +268,82 @@ def test_by_default_each_end_is_written_before_the_next_task_starts(
     finally:
         tasks.HOOKS.pop("wt_steps", None)
     assert first_status_during_second == [JobStatus.SUCCEEDED]
+
+
+def _status_of_each_during_the_next(
+    worker_handler: Any, jobs: list[Job], side_effect_file: Path
+) -> tuple[dict[str, Any], list[list[str]], int]:
+    """Runs the jobs as one batch, the last one a ``wt_steps`` job, and reads the other jobs' statuses
+    while it runs; returns the answer, those statuses and how many statements wrote ends."""
+    seen_during_last: list[list[str]] = []
+
+    def look(_: int) -> None:
+        seen_during_last.append([Job.objects.get(pk=job.pk).status for job in jobs[:-1]])
+
+    tasks.HOOKS["wt_steps"] = look
+    try:
+        with statements() as seen:
+            response = worker_handler(sqs_event(records=[record_for(job) for job in jobs]), LambdaContextStub())
+    finally:
+        tasks.HOOKS.pop("wt_steps", None)
+    return response, seen_during_last, len([sql for sql in writes(seen) if "finished_at = " in sql])
+
+
+def test_the_ends_of_idempotent_tasks_wait_to_be_written_together(
+    user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
+) -> None:
+    settings.WORKER_FINISH_FLUSH_SECONDS = 0  # the default: only the tasks' own declaration batches
+    settings.WORKER_IDEMPOTENT_FLUSH_SECONDS = 5
+    settings.JOBS_QUEUE_URL = ""
+    params = {"path": str(side_effect_file)}
+    jobs = [job_submit(owner=user, task_name="wt_idempotent", params=params) for _ in range(3)]
+    jobs.append(job_submit(owner=user, task_name="wt_steps", params={**params, "steps": 2}))
+
+    response, during_last, end_writes = _status_of_each_during_the_next(worker_handler, jobs, side_effect_file)
+
+    assert response == {"batchItemFailures": []}
+    # Still unwritten while the next task ran (a worker killed then would run them again, which
+    # their declaration allows), then written with its end: one statement for the batch's ends.
+    assert during_last == [[JobStatus.RUNNING] * 3]
+    assert end_writes == 1
+    assert count_lines(side_effect_file, "ran") == 3
+    assert {Job.objects.get(pk=job.pk).status for job in jobs} == {JobStatus.SUCCEEDED}
+
+
+def test_a_task_not_declared_idempotent_has_its_end_written_before_the_next_task_starts(
+    user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
+) -> None:
+    settings.WORKER_FINISH_FLUSH_SECONDS = 0
+    settings.WORKER_IDEMPOTENT_FLUSH_SECONDS = 5
+    settings.JOBS_QUEUE_URL = ""
+    params = {"path": str(side_effect_file)}
+    jobs = [
+        job_submit(owner=user, task_name="wt_idempotent", params=params),
+        job_submit(owner=user, task_name="wt_side_effect", params=params),
+        job_submit(owner=user, task_name="wt_steps", params={**params, "steps": 2}),
+    ]
+
+    response, during_last, end_writes = _status_of_each_during_the_next(worker_handler, jobs, side_effect_file)
+
+    assert response == {"batchItemFailures": []}
+    # The strict job's end could not wait, and the idempotent one waiting with it was written too.
+    assert during_last == [[JobStatus.SUCCEEDED, JobStatus.SUCCEEDED]]
+    assert end_writes == 2  # the first two together, before the last task; then the last one
+
+
+def test_idempotent_ends_wait_no_longer_than_their_interval(
+    user: Any, worker_handler: Any, side_effect_file: Path, settings: Any
+) -> None:
+    settings.WORKER_FINISH_FLUSH_SECONDS = 0
+    settings.WORKER_IDEMPOTENT_FLUSH_SECONDS = 0  # an operator may turn the batching off
+    settings.JOBS_QUEUE_URL = ""
+    params = {"path": str(side_effect_file)}
+    jobs = [
+        job_submit(owner=user, task_name="wt_idempotent", params=params),
+        job_submit(owner=user, task_name="wt_steps", params={**params, "steps": 2}),
+    ]
+
+    response, during_last, _ = _status_of_each_during_the_next(worker_handler, jobs, side_effect_file)
+
+    assert response == {"batchItemFailures": []}
+    assert during_last == [[JobStatus.SUCCEEDED]]
