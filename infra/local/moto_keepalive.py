@@ -81,12 +81,15 @@ class KeepAliveHandler(MotoRequestHandler):
     def _answer(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
         code, _, reason = status.partition(" ")
         lines = [f"HTTP/1.1 {code} {reason}"]
+        length = str(len(body))
         for name, value in headers:
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+            if name.lower() == "content-length" and self.command == "HEAD":
+                length = value  # the size a GET would have had, as the application said
+            elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 lines.append(f"{name}: {value}")
         no_body = self.command == "HEAD" or code in ("204", "304") or code.startswith("1")
         if not no_body or self.command == "HEAD":
-            lines.append(f"Content-Length: {len(body)}")
+            lines.append(f"Content-Length: {length}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

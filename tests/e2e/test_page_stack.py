@@ -34,10 +34,14 @@ def run_countdown(page: Any, seconds: int) -> tuple[list[int], set[str]]:
     transports: set[str] = set()
     for _ in range(int(seconds * 10 + 300)):  # bounded: the job's length plus 30 s
         transports.add(page.locator("#transport").get_attribute("data-transport") or "")
+        # The status first: the page renders an event's status and progress in one go, so a
+        # terminal status read here means the progress read next is the final one. (Read the
+        # other way round, an event landing between the two reads left a stale value last.)
+        status = page.locator("#current-status").inner_text()
         value = int(page.locator("#current-progress").get_attribute("value") or 0)
         if not seen or seen[-1] != value:
             seen.append(value)
-        if page.locator("#current-status").inner_text() in {"succeeded", "failed", "cancelled"}:
+        if status in {"succeeded", "failed", "cancelled"}:
             break
         page.wait_for_timeout(100)
     assert navigations == [], "the page reloaded"
