@@ -16,10 +16,10 @@ import logging, sys
 sys.path.insert(0, sys.argv[3])  # the repository, for infra.local.moto_speedups
 from infra.local import moto_speedups
 moto_speedups.share_botocore_data()
-from infra.local.moto_keepalive import KeepAliveMotoServer
+from moto.server import ThreadedMotoServer
 moto_speedups.install()
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations
-server = KeepAliveMotoServer(port=int(sys.argv[1]))
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()
 # moto imports a service's backend on its first request: import them now, not during a function's
 # cold start. SSM's takes seconds (it pulls in EC2's models), so it comes after the port is
@@ -29,7 +29,7 @@ from moto.backends import get_backend
 first, later = [s for s in sys.argv[4:] if s != "ssm"], [s for s in sys.argv[4:] if s == "ssm"]
 for service in first:
     get_backend(service)["123456789012"][sys.argv[2]]  # moto's default account, the stack's region
-print(server.port, flush=True)
+print(server.get_host_and_port()[1], flush=True)
 for service in later:
     get_backend(service)["123456789012"][sys.argv[2]]
 sys.stdin.read()
