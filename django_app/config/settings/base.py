@@ -166,8 +166,8 @@ for _knob in (
     "JOBS_LEASE_GRACE_SECONDS",
     "JOBS_QUEUED_STALE_SECONDS",
 ):
-    if _value := env.str_(_knob, ""):
-        globals()[_knob] = float(_value)
+    if env.str_(_knob, ""):
+        globals()[_knob] = env.float_(_knob, 0.0)  # a clear error for a value that is not a number
 
 LOGGING = {
     "version": 1,

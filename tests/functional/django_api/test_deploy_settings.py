@@ -55,3 +55,13 @@ def test_allowed_hosts_cover_execute_api_and_custom_domains() -> None:
     assert plain == [[".execute-api.us-east-1.amazonaws.com"], "/dev/static/"]
     custom = evaluate({"CUSTOM_DOMAINS": "api.example.com"})
     assert custom == [[".execute-api.us-east-1.amazonaws.com", "api.example.com"], "/static/"]
+
+
+def test_a_worker_timing_that_is_not_a_finite_number_stops_start_up_naming_it() -> None:
+    code = "from django.conf import settings as s; print(s.WORKER_IDEMPOTENT_FLUSH_SECONDS)"
+    given = run_manage("shell", "-v0", "-c", code, extra_env={"WORKER_IDEMPOTENT_FLUSH_SECONDS": "0.5"})
+    assert given.stdout.strip().splitlines()[-1] == "0.5", given.stderr
+    for bad in ("soon", "nan", "inf"):
+        result = run_manage("check", extra_env={"WORKER_IDEMPOTENT_FLUSH_SECONDS": bad})
+        assert result.returncode != 0
+        assert "WORKER_IDEMPOTENT_FLUSH_SECONDS must be a" in result.stderr, result.stderr
