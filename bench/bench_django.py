@@ -29,6 +29,7 @@ from pathlib import Path
 
 from infra.lambda_sandbox import child_command, lambda_runtime_dir, unzip
 from infra.package import BUILD, REPO, build, zappa_package
+from polyglot_auth.jwk import private_key_generate_pem
 
 TITLE = "Django function (Zappa): cold start, warm overhead, artifact size"
 COLD_RUNS = 15
@@ -45,8 +46,8 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "DJANGO_SETTINGS_MODULE": "django_app.config.settings.lambda_",
     "DJANGO_SECRET_KEY": "bench-secret-key-" + "b" * 50,
-    "TICKET_SIGNING_KEY": "bench-ticket-key-" + "t" * 30,
-    "TICKET_SIGNING_KEY_PREVIOUS": "",
+    "AUTH_SIGNING_KEY": private_key_generate_pem(),
+    "AUTH_ISSUER": "https://bench.example.test",
     "JOBS_QUEUE_URL": "http://127.0.0.1:1/000000000000/bench",
     "JOB_EVENTS_TOPIC_ARN": "",
     "WEBSOCKET_URL": "",

@@ -12,17 +12,21 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from contracts.access_tokens import AccessTokenClaims
 from contracts.job_event import JobEvent
 from contracts.job_message import JobMessage
 from contracts.tickets import TicketClaims
+from contracts.user_event import UserEvent
 from contracts.ws_protocol import ClientMessage, ConnectRefusal, ServerMessage
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 SCHEMAS: dict[str, Any] = {
+    "access_token_claims": AccessTokenClaims,
     "job_event": JobEvent,
     "job_message": JobMessage,
     "ticket_claims": TicketClaims,
+    "user_event": UserEvent,
     "ws_client_message": ClientMessage,
     "ws_server_message": ServerMessage,
     "ws_connect_refusal": ConnectRefusal,

@@ -1,7 +1,8 @@
-"""Claims of the WebSocket ticket that Django mints and the websocket function verifies.
+"""Claims of the tokens Django issues: WebSocket tickets and grants, and the rules every verifier applies.
 
-A ticket is a JWT signed with HS256 by a key both sides read from the environment or SSM.
-It lives at most ``TICKET_MAX_TTL_SECONDS`` and its ``jti`` is accepted once.
+Every token is a JWT signed by Django with ES256 (ECDSA P-256, SHA-256). Verifiers hold only the
+public keys (Django's JWKS, RFC 7517): they can check a token, never mint one. A ticket lives at
+most ``TICKET_MAX_TTL_SECONDS`` and its ``jti`` is accepted once, at ``$connect``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The one algorithm Django signs with and verifiers accept: API Gateway's REST JWT authorizers,
+# jose (Node), PyJWT and aws-jwt-verify all take ES256; EdDSA is refused by the gateways.
+TOKEN_ALGORITHM = "ES256"  # noqa: S105 - an algorithm name, not a secret
 TICKET_AUDIENCE = "ws"
 GRANT_AUDIENCE = "ws-grant"
-TICKET_ALGORITHM = "HS256"
+# Audiences only Django's own WebSocket flow uses: the token endpoint never issues them.
+RESERVED_AUDIENCES = frozenset({TICKET_AUDIENCE, GRANT_AUDIENCE})
+TICKET_ALGORITHM = TOKEN_ALGORITHM
+TICKET_TYPE = "JWT"
 TICKET_MAX_TTL_SECONDS = 60
 # Verifiers refuse longer tokens unread, and allow this much clock skew on ``iat`` (none on ``exp``):
 # the clocks of Django's and the websocket function's Lambdas are NTP-synced.
@@ -26,6 +33,7 @@ class TicketClaims(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    iss: str = Field(description="Django's public base URL: the issuer every verifier expects.")
     sub: str = Field(description="The user id the ticket was minted for.")
     aud: str
     iat: int

@@ -80,12 +80,14 @@ ErrorCode = Literal[
 ConnectErrorCode = Literal[
     "ticket_missing",  # 401: no ``ticket`` query parameter
     "ticket_malformed",  # 401: not a compact JWS, or claims that do not fit TicketClaims
-    "ticket_unknown_key",  # 401: ``kid`` names no current or previous signing key
+    "ticket_unknown_key",  # 401: ``kid`` names no key of Django's JWKS
     "ticket_bad_signature",  # 401
     "ticket_expired",  # 401
     "ticket_wrong_audience",  # 401: e.g. a grant token used as a ticket
+    "ticket_wrong_issuer",  # 401: ``iss`` is not the issuer this function trusts
     "ticket_replayed",  # 403: the ``jti`` was already used
     "ticket_topics_invalid",  # 403: a topic the ticket's own user may not be granted
+    "user_inactive",  # 403: the user was deactivated after the ticket was minted
     "unavailable",  # 503: the connection store could not be reached; retry with a new ticket
 ]
 

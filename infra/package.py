@@ -35,7 +35,6 @@ REQUIREMENTS = REPO / "requirements" / "django.txt"
 BUILD_ENV = {
     "DJANGO_SETTINGS_MODULE": "django_app.config.settings.lambda_",
     "DJANGO_SECRET_KEY": "build-time-only-never-deployed",
-    "TICKET_SIGNING_KEY": "build-time-only-never-deployed",
     "SSM_PARAMETER_PREFIX": "",
 }
 

@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "django_app.accounts"
     label = "accounts"
     verbose_name = "Accounts and API tokens"
+
+    def ready(self) -> None:
+        from django_app.accounts import checks, user_events  # noqa: F401 - registers the check and the signal

@@ -40,6 +40,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
+class CsrfSessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, whose CSRF refusal carries its own code (``csrf_failed``)."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as denied:
+            raise exceptions.PermissionDenied(str(denied.detail), code="csrf_failed") from None
+
+
 def authenticated_user(request: Request | HttpRequest) -> User:
     """The logged-in user of a request that a login check has already admitted."""
     user = request.user

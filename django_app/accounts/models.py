@@ -1,4 +1,4 @@
-"""API tokens for programs, and tickets Django has already redeemed through introspection."""
+"""API tokens: a user's, for programs acting as that user, or a service's own credential."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 is stored: the plain token is shown once, at creation.
 
     Tokens are 256 random bits, so a fast hash is enough (no dictionary to attack).
+
+    A token with a ``service`` is that service's own credential (``create_service_credential``):
+    it may do only what its ``permissions`` list names (``accounts/service_credentials.py``), never
+    act as a user. Any other token acts as its user.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
@@ -19,10 +23,15 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    service = models.CharField(
+        max_length=64, blank=True, default="", help_text="The service (AUTH_SERVICES) this credential belongs to."
+    )
+    permissions = models.JSONField(
+        default=list, blank=True, help_text="What a service credential may do, e.g. introspect, jobs:read."
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("introspect_token", "Can introspect tokens and tickets (service credential)")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -30,17 +39,6 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-
-class RedeemedTicket(models.Model):
-    """A ticket id that introspection already answered ``active: true`` for: a ticket works once."""
-
-    jti = models.CharField(max_length=64, primary_key=True)
-    expires_at = models.DateTimeField(db_index=True, help_text="Rows past this can be purged.")
-    redeemed_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.jti
 
 
 class RateLimitCounter(models.Model):

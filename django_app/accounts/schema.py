@@ -13,3 +13,11 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "An API token (pgt_…) from the admin or CLI."}
+
+
+class CsrfSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "django_app.accounts.authentication.CsrfSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The browser's session (CSRF on)."}

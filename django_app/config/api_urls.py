@@ -17,6 +17,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/retry/", job_apis.JobRetryApi.as_view(), name="job-retry"),
     path("ws/tickets/", account_apis.TicketCreateApi.as_view(), name="ws-ticket"),
     path("ws/grants/", account_apis.GrantCreateApi.as_view(), name="ws-grant"),
+    path("auth/token/", account_apis.TokenExchangeApi.as_view(), name="auth-token"),
     path("auth/introspect/", account_apis.IntrospectApi.as_view(), name="introspect"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -70,6 +70,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ApiError):
         response.data = error_body(exc.error_code, str(exc.detail))
         return response
+    if isinstance(exc, exceptions.PermissionDenied) and isinstance(exc.get_codes(), str):
+        response.data = error_body(str(exc.get_codes()), str(exc.detail))  # "permission_denied" or a view's own
+        return response
     if isinstance(exc, exceptions.AuthenticationFailed):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "invalid_token"
         response.data = error_body(str(code), str(exc.detail))

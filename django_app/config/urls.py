@@ -11,6 +11,7 @@ from django_app.config.lazy_urls import lazy_path
 urlpatterns = [
     path("api/health/", health, name="health"),
     lazy_path("api/", "django_app.config.api_urls"),
+    lazy_path(".well-known/", "django_app.config.wellknown_urls"),
     lazy_path("admin/", "django_app.config.admin_urls", namespace="admin"),
     lazy_path("", "django_app.config.auth_urls"),
     lazy_path("", "django_app.web.urls", namespace="web"),

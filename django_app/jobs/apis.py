@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_app.accounts.authentication import authenticated_user
+from django_app.accounts.permissions import service_credential_of, service_may
 from django_app.config.errors import ApiError
 from django_app.jobs import selectors, services
 from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, UnknownTask
@@ -141,10 +142,25 @@ class JobListCreateApi(APIView):
         )
 
 
+def _readable_job(request: Request, job_id: uuid.UUID) -> Job:
+    """The caller's own job; or any job, for a service credential allowed ``jobs:read``."""
+    if service_credential_of(request) is None:
+        return _owned_job(request, job_id)
+    if not service_may(request, "jobs:read"):
+        raise ApiError(status_code=403, code="service_permission_missing", message="This credential lacks jobs:read.")
+    try:
+        return selectors.job_get_any(job_id=job_id)
+    except Job.DoesNotExist:
+        raise ApiError(status_code=404, code="job_not_found", message="No such job.") from None
+
+
 class JobDetailApi(APIView):
+    # Services read a job whose event carried a result_url instead of the result.
+    service_permission = "jobs:read"
+
     @extend_schema(responses={200: JobSerializer, 304: None})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
-        job = _owned_job(request, job_id)
+        job = _readable_job(request, job_id)
         etag = _etag(job)
         if_none_match = request.headers.get("If-None-Match", "")
         if if_none_match.strip() == "*" or etag in [tag.strip() for tag in if_none_match.split(",")]:

@@ -22,6 +22,11 @@ def job_get(*, owner_id: int, job_id: uuid.UUID) -> Job:
     return Job.objects.get(owner_id=owner_id, pk=job_id)
 
 
+def job_get_any(*, job_id: uuid.UUID) -> Job:
+    """Any user's job: only for a service credential allowed ``jobs:read``. Raises ``Job.DoesNotExist``."""
+    return Job.objects.get(pk=job_id)
+
+
 def job_ids_owned(*, owner_id: int, job_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     wanted = set(job_ids)
     if not wanted:

@@ -4,8 +4,8 @@
   DLQ while the job waited) are sent again. The claim makes a duplicate message harmless.
 - ``leases``: running jobs whose lease expired (the worker died or was killed) are retried while
   attempts remain, failed as ``worker_lost`` otherwise.
-- ``purge``: finished jobs past the retention period are deleted, and expired redeemed tickets and
-  rate-limit counters of past windows (up to ``ratelimits.COUNTERS_PURGED_PER_RUN``).
+- ``purge``: finished jobs past the retention period are deleted, and rate-limit counters of past
+  windows (up to ``ratelimits.COUNTERS_PURGED_PER_RUN``).
 - ``republish``: jobs with an event SNS did not take (``event_unpublished_at``, set by the API and
   the sweeps) get an event of their current state, with their current ``seq``: clients that missed
   the lost one catch up, clients that already have that ``seq`` drop it.
@@ -25,7 +25,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from django_app.accounts.ratelimits import rate_limit_counters_purge
-from django_app.accounts.tickets import redeemed_tickets_purge
 from django_app.jobs.conf import SweepConf, sweep_conf
 from django_app.jobs.events import job_events_publish, job_state_event_build
 from django_app.jobs.models import Job, JobStatus
@@ -87,7 +86,7 @@ def jobs_sweep_republish(*, conf: SweepConf) -> dict[str, int]:
 
 def jobs_sweep_purge(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
     jobs = jobs_purge_finished(before=now - dt.timedelta(days=conf.retention_days), limit=conf.batch_limit)
-    return {"jobs": jobs, "tickets": redeemed_tickets_purge(), "rate_limits": rate_limit_counters_purge()}
+    return {"jobs": jobs, "rate_limits": rate_limit_counters_purge()}
 
 
 def sweeps_run(*, names: Iterable[str] = SWEEPS, now: dt.datetime | None = None) -> dict[str, dict[str, int] | str]:

@@ -31,7 +31,7 @@ def _ws(request: Request) -> WsRequest:
 
 @app.post("/ws/connect")
 async def connect(request: Request) -> Response:
-    outcome = service.connect(request=_ws(request), store=deps.store(), keys=deps.ticket_keys())
+    outcome = service.connect(request=_ws(request), store=deps.store(), trust=deps.trust())
     if outcome.status == 200:
         return Response(_OK, media_type="application/json")
     return JSONResponse({"error": {"code": outcome.code, "message": outcome.message}}, status_code=outcome.status)
@@ -47,7 +47,7 @@ async def _message(request: Request) -> Response:
     ws = _ws(request)
     store = deps.store()
     try:
-        answer = service.message(request=ws, store=store, keys=deps.ticket_keys())
+        answer = service.message(request=ws, store=store, trust=deps.trust())
     except Exception:  # a bug must still answer the client, not drop its frame silently
         logger.exception("message on %s failed", ws.connection_id)
         answer = ErrorReply(code="internal", message="internal error")

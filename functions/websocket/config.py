@@ -1,8 +1,11 @@
 """The websocket package's settings, read once per container from the environment, then SSM.
 
 Same rule as Django's ``config/env.py``: a name missing from the environment is looked up under
-``SSM_PARAMETER_PREFIX`` (``TICKET_SIGNING_KEY`` → ``<prefix>/ticket-signing-key``), all parameters
-of the path fetched with one call the first time, never again in this container.
+``SSM_PARAMETER_PREFIX`` (``AUTH_JWKS`` → ``<prefix>/auth-jwks``), all parameters of the path
+fetched with one call the first time. Only the JWKS is read again later (``auth_jwks(fresh=True)``:
+a ticket signed with a key this container has not seen yet, after a rotation).
+
+This function holds no secret of Django's: ``AUTH_JWKS`` is Django's public keys (RFC 7517).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class ConfigError(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     connections_table: str
-    ticket_keys: tuple[str, ...]  # current first, then the previous one during a rotation
+    issuer: str  # Django's public base URL: the ``iss`` of every ticket
     region: str
     management_endpoint: str | None  # None: derived from each event's domain and stage
     api_base_url: str  # where result links point (``<api_base_url>/api/jobs/<id>/``)
@@ -75,15 +78,22 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
+def auth_jwks(fresh: bool = False) -> str:
+    """Django's JWKS document (JSON); ``fresh`` reads SSM again instead of this container's copy."""
+    if fresh and "AUTH_JWKS" not in os.environ:
+        _ssm_parameters.cache_clear()
+    return _required("AUTH_JWKS")
+
+
 @cache
 def settings() -> Settings:
-    keys = tuple(key for key in (_required("TICKET_SIGNING_KEY"), lookup("TICKET_SIGNING_KEY_PREVIOUS")) if key)
+    api_base_url = (lookup("API_BASE_URL") or "").rstrip("/")
     return Settings(
         connections_table=_required("CONNECTIONS_TABLE"),
-        ticket_keys=keys,
+        issuer=(lookup("AUTH_ISSUER") or api_base_url).rstrip("/"),
         region=region(),
         management_endpoint=lookup("MANAGEMENT_API_ENDPOINT") or None,
-        api_base_url=(lookup("API_BASE_URL") or "").rstrip("/"),
+        api_base_url=api_base_url,
         push_concurrency=int(lookup("PUSH_CONCURRENCY") or 32),
     )
 

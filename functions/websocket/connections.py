@@ -8,6 +8,8 @@ Single-table keys (``pk``/``sk`` strings, TTL attribute ``expires_at``):
 | subscription (connection → topic) | ``conn#<id>`` | ``topic#<topic>`` | user, expires_at |
 | subscription (topic → connection) | ``topic#<topic>`` | ``conn#<id>`` | user, expires_at |
 | used ticket | ``ticket#<jti>`` | ``ticket`` | expires_at |
+| user's connection (user → connection) | ``user#<user>`` | ``conn#<id>`` | expires_at |
+| deactivated user (no new connection) | ``block#user#<user>`` | ``block`` | expires_at |
 
 One Query per topic finds its connections; one Query per connection finds everything to delete.
 DynamoDB's TTL deletes expired items up to ~48 h late, so reads drop them themselves.
@@ -43,6 +45,10 @@ class StoreUnavailable(Exception):
 
 class TicketReplayed(Exception):
     """The ticket's ``jti`` was already used to connect."""
+
+
+class UserBlocked(Exception):
+    """The ticket's user was deactivated after it was minted."""
 
 
 class ConnectionUnknown(Exception):
@@ -123,6 +129,16 @@ class ConnectionStore:
         expires_at = connection_expiry(connected_at)
         items: list[dict[str, Any]] = [
             {
+                # A ticket minted just before its user was deactivated must not open a connection
+                # after the push side closed that user's others. (DynamoDB's TTL deletes late:
+                # an expired block is no block.)
+                "ConditionCheck": {
+                    "Key": {"pk": _s(f"block#user#{claims.sub}"), "sk": _s("block")},
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": _n(int(time.time()))},
+                }
+            },
+            {
                 "Put": {
                     "Item": {
                         "pk": _s(f"ticket#{claims.jti}"),
@@ -145,6 +161,15 @@ class ConnectionStore:
                     }
                 }
             },
+            {
+                "Put": {
+                    "Item": {
+                        "pk": _s(f"user#{claims.sub}"),
+                        "sk": _s(f"conn#{connection_id}"),
+                        "expires_at": _n(expires_at),
+                    }
+                }
+            },
         ]
         try:
             # The token makes DynamoDB answer a retried transaction (after a timeout) as it answered
@@ -152,6 +177,8 @@ class ConnectionStore:
             self._transact(items, token=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{claims.jti}/{connection_id}")))
         except _TransactionCanceled as cancelled:
             if cancelled.reasons[:1] == ["ConditionalCheckFailed"]:
+                raise UserBlocked(claims.sub) from cancelled
+            if cancelled.reasons[1:2] == ["ConditionalCheckFailed"]:
                 if self._ticket_used_by(jti=claims.jti) == connection_id:  # our own first try went through
                     return Connection(connection_id, claims.sub, tuple(claims.topics), connected_at, expires_at)
                 raise TicketReplayed(claims.jti) from cancelled
@@ -181,8 +208,23 @@ class ConnectionStore:
             keys.append((f"conn#{connection_id}", sk))
             if sk.startswith("topic#"):
                 keys.append((sk, f"conn#{connection_id}"))
+            elif sk == "meta" and item.get("user", {}).get("S"):
+                keys.append((f"user#{item['user']['S']}", f"conn#{connection_id}"))
         self._delete_many(keys)
         return len(keys)
+
+    # -- users -------------------------------------------------------------------------------
+
+    def user_block(self, *, user: str, until: int) -> None:
+        """Refuses the user new connections until ``until`` (epoch seconds): outlives any ticket."""
+        self._call(
+            "PutItem",
+            {"Item": {"pk": _s(f"block#user#{user}"), "sk": _s("block"), "expires_at": _n(until)}},
+        )
+
+    def user_connections(self, *, user: str) -> list[str]:
+        """The ids of the user's live connections."""
+        return [item["sk"]["S"].removeprefix("conn#") for item in self._query(pk=f"user#{user}")]
 
     # -- subscriptions -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from functions.websocket import config
 from functions.websocket.aws_json import AwsJsonClient
 from functions.websocket.connections import ConnectionStore
 from functions.websocket.management import ManagementApi, endpoint_for
-from functions.websocket.tickets import verification_keys
+from functions.websocket.tickets import JwksKeys, Trust
 
 
 @cache
@@ -20,8 +20,9 @@ def store() -> ConnectionStore:
 
 
 @cache
-def ticket_keys() -> dict[str, bytes]:
-    return verification_keys(config.settings().ticket_keys)
+def trust() -> Trust:
+    """Django's issuer and public keys, parsed once per container (re-read only for a kid not seen yet)."""
+    return Trust(issuer=config.settings().issuer, keys=JwksKeys(config.auth_jwks))
 
 
 @cache
@@ -37,6 +38,6 @@ def management(*, domain: str = "", stage: str = "") -> ManagementApi:
 
 def reset() -> None:
     """Forget every cached object and setting (tests change the environment between cases)."""
-    for cached in (store, ticket_keys, _management):
+    for cached in (store, trust, _management):
         cached.cache_clear()
     config.reset()

@@ -1,9 +1,10 @@
 """Lambda entry point of the ``push`` function.
 
-Takes an SQS event from the push queue (each record a ``JobEvent``, delivered raw from the
-job-events SNS topic) and returns ``{"batchItemFailures": [{"itemIdentifier": <messageId>}]}``
-(the event source mapping sets ``ReportBatchItemFailures``): a record fails when some subscribed
-connection could not be reached after retries, or when it is not a job event at all (it then ends
+Takes an SQS event from the push queue (each record a ``JobEvent``, or a ``UserEvent`` whose
+user's connections are closed, delivered raw from the job-events SNS topic) and returns
+``{"batchItemFailures": [{"itemIdentifier": <messageId>}]}`` (the event source mapping sets
+``ReportBatchItemFailures``): a record fails when some subscribed connection could not be reached
+after retries, or when it is neither a job nor a user event (it then ends
 in the DLQ after ``maxReceiveCount`` receives). Gone connections (410) are deleted and never fail
 a record. One job's records are pushed in order, so its events go out in ``seq`` order; different
 jobs' records are pushed concurrently (a batch of ten events for ten jobs, each to ten connections,
@@ -22,10 +23,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.job_event import JobEvent
+from contracts.user_event import UserEvent
 from functions.websocket import config, deps
 from functions.websocket.fanout import Fanout
 from functions.websocket.pusher import push_event, topic_subscribers
-from functions.websocket.sqs_events import BatchItemFailure, BatchResponse, SqsEvent, job_event_from_record
+from functions.websocket.sqs_events import BatchItemFailure, BatchResponse, SqsEvent, event_from_record
+from functions.websocket.user_events import user_deactivated
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +67,16 @@ def handler(event: SqsEvent, context: Any) -> BatchResponse:
     for record in event.get("Records", []):
         message_id = record.get("messageId", "")
         try:
-            events.append((message_id, job_event_from_record(record)))
+            event_held = event_from_record(record)
         except (ValueError, ValidationError):  # pydantic's ValidationError is a ValueError; named for clarity
-            logger.error("record %s is not a job event: sent back, to end in the DLQ", message_id)
+            logger.error("record %s is not a job or user event: sent back, to end in the DLQ", message_id)
             failures.append({"itemIdentifier": message_id})
+            continue
+        if isinstance(event_held, UserEvent):
+            if not user_deactivated(event_held, store=deps.store(), management=deps.management()):
+                failures.append({"itemIdentifier": message_id})
+            continue
+        events.append((message_id, event_held))
     subscribers = topic_subscribers(
         (job_event for _, job_event in events), store=deps.store(), executor=_jobs_executor()
     )

@@ -32,9 +32,10 @@ from functions.websocket.connections import (
     ConnectionUnknown,
     StoreUnavailable,
     TicketReplayed,
+    UserBlocked,
 )
 from functions.websocket.management import ConnectionGone, ManagementApi, ManagementApiError
-from functions.websocket.tickets import TicketRejected, topics_fit_user, verify
+from functions.websocket.tickets import TicketRejected, Trust, topics_fit_user
 from functions.websocket.ws_events import WsRequest
 
 logger = logging.getLogger(__name__)
@@ -57,13 +58,13 @@ class ConnectOutcome:
 # -- $connect ---------------------------------------------------------------------------------
 
 
-def connect(*, request: WsRequest, store: ConnectionStore, keys: dict[str, bytes]) -> ConnectOutcome:
+def connect(*, request: WsRequest, store: ConnectionStore, trust: Trust) -> ConnectOutcome:
     """Verify the ticket, use it up and record the connection; or refuse having written nothing.
 
     Never posts to the connection: it does not exist until $connect returns (a post gives 410).
     """
     try:
-        claims = verify(request.query.get("ticket"), audience=TICKET_AUDIENCE, keys=keys)
+        claims = trust.verify(request.query.get("ticket"), audience=TICKET_AUDIENCE)
     except TicketRejected as rejected:
         return _refuse(request, 401, rejected.code, rejected.message)
     if not topics_fit_user(claims):
@@ -73,6 +74,8 @@ def connect(*, request: WsRequest, store: ConnectionStore, keys: dict[str, bytes
         store.connection_open(connection_id=request.connection_id, claims=claims, connected_at=connected_at)
     except TicketReplayed:
         return _refuse(request, 403, "ticket_replayed", "ticket already used")
+    except UserBlocked:
+        return _refuse(request, 403, "user_inactive", "this user was deactivated")
     except StoreUnavailable as error:
         logger.error("connect %s: store unavailable: %s", request.connection_id, error)
         return _refuse(request, 503, "unavailable", "try again with a new ticket")
@@ -118,7 +121,7 @@ def parse_frame(body: bytes, *, is_binary: bool) -> SubscribeRequest | Unsubscri
         return _error("invalid_message", f"invalid {action}: check {', '.join(fields)}")
 
 
-def message(*, request: WsRequest, store: ConnectionStore, keys: dict[str, bytes]) -> BaseModel:
+def message(*, request: WsRequest, store: ConnectionStore, trust: Trust) -> BaseModel:
     """The reply to one client frame."""
     parsed = parse_frame(request.body, is_binary=request.is_binary)
     if isinstance(parsed, ErrorReply):
@@ -130,7 +133,7 @@ def message(*, request: WsRequest, store: ConnectionStore, keys: dict[str, bytes
             store.subscription_remove(connection_id=request.connection_id, topic=parsed.topic)
             return UnsubscribedReply(topic=parsed.topic)
         connection = store.connection_get(connection_id=request.connection_id)
-        refusal = _subscribe_refusal(parsed, connection=connection, keys=keys)
+        refusal = _subscribe_refusal(parsed, connection=connection, trust=trust)
         if refusal is not None:
             return refusal
         store.subscription_add(connection=connection, topic=parsed.topic)
@@ -142,15 +145,13 @@ def message(*, request: WsRequest, store: ConnectionStore, keys: dict[str, bytes
         return _error("unavailable", "try again")
 
 
-def _subscribe_refusal(
-    request: SubscribeRequest, *, connection: Connection, keys: dict[str, bytes]
-) -> ErrorReply | None:
+def _subscribe_refusal(request: SubscribeRequest, *, connection: Connection, trust: Trust) -> ErrorReply | None:
     if request.topic in connection.topics:
         return None
     if request.grant is None:
         return _error("topic_not_granted", "ask Django for a grant (POST /api/ws/grants/) and send it along")
     try:
-        grant = verify(request.grant, audience=GRANT_AUDIENCE, keys=keys)
+        grant = trust.verify(request.grant, audience=GRANT_AUDIENCE)
     except TicketRejected as rejected:
         return _error("grant_invalid", rejected.message)
     if grant.sub != connection.user:

@@ -1,4 +1,4 @@
-"""SQS → Lambda events as typed dicts, and the adapter from a push-queue record to a ``JobEvent``."""
+"""SQS → Lambda events as typed dicts, and the adapter from a push-queue record to the event it holds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from typing import Any, TypedDict
 
 from contracts.job_event import JobEvent
+from contracts.user_event import UserEvent
 
 
 class SqsRecord(TypedDict, total=False):
@@ -32,8 +33,9 @@ class BatchResponse(TypedDict):
     batchItemFailures: list[BatchItemFailure]
 
 
-def job_event_from_record(record: SqsRecord) -> JobEvent:
-    """The job event in a push-queue record; raises ``ValueError`` (incl. pydantic's) when it is none.
+def event_from_record(record: SqsRecord) -> JobEvent | UserEvent:
+    """The job or user event in a push-queue record; raises ``ValueError`` (incl. pydantic's) when it
+    is neither (the topic carries both: ``job.*`` and ``user.*`` types).
 
     The SNS subscription delivers raw (``RawMessageDelivery: true``), so the body is the event. A
     subscription created without raw delivery wraps it in an SNS envelope: accept that too rather
@@ -42,5 +44,7 @@ def job_event_from_record(record: SqsRecord) -> JobEvent:
     body = record.get("body", "")
     data = json.loads(body)
     if isinstance(data, dict) and data.get("Type") == "Notification" and isinstance(data.get("Message"), str):
-        return JobEvent.model_validate_json(data["Message"])
+        data = json.loads(data["Message"])
+    if isinstance(data, dict) and str(data.get("type", "")).startswith("user."):
+        return UserEvent.model_validate(data)
     return JobEvent.model_validate(data)

@@ -1,29 +1,30 @@
-"""Verifying Django's tickets and grant tokens without Django and without a network call.
+"""Verifying Django's tickets and grants without Django, without a secret and without a network call.
 
-A ticket is a compact JWS (JWT) signed with HS256; its header ``kid`` is the first 12 hex digits of
-sha256(signing key), so during a rotation we know which of the two keys to try. Checked here:
-the encoding (one spelling per token: canonical base64url, so no two strings verify as the same
-ticket), the algorithm (exactly HS256: never ``none``, never a public-key algorithm), the key id,
-the signature (constant-time), ``aud``, ``exp``, ``iat`` and ``nbf``, the lifetime cap, and the
-claims' shape. Django's ``accounts.tickets.ticket_decode`` accepts exactly the same tokens (a
-differential test in ``tests/security/test_ticket_fuzz.py`` holds both to it).
+A ticket is a compact JWS (JWT) signed by Django with ES256; its header ``kid`` is the RFC 7638
+thumbprint of the public key, looked up in Django's JWKS (``JwksKeys``, from this function's
+configuration). Checked here: the encoding (one spelling per token: canonical base64url, so no two
+strings verify as the same ticket), the algorithm (exactly ES256: never ``none``, never HS256 keyed
+with a public key), ``typ``, the key id, the signature (64 bytes, r‖s), ``iss``, ``aud``, ``exp``,
+``iat`` and ``nbf``, the lifetime cap, and the claims' shape. ``polyglot_auth.TokenVerifier`` (PyJWT)
+accepts exactly the same tickets (``tests/security/test_ticket_fuzz.py`` holds both to it).
 Single use (``jti``) is the connection store's job: it needs a conditional write.
 
-Why not PyJWT: ``import jwt`` imports ``cryptography`` for algorithms we refuse anyway, ~80 ms on a
-cold start that must stay within 15x a bare handler. The whole of HS256 verification is below, and
-the tests check it against tokens minted with PyJWT by Django's own ``ticket_mint``.
+``cryptography`` is imported by the first verification, not at import: the push function, which
+shares this package, never verifies a ticket (docs/benchmarks.md has what the import costs).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
+import logging
 import re
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -32,12 +33,19 @@ from contracts.tickets import (
     TICKET_CLOCK_SKEW_SECONDS,
     TICKET_MAX_TOKEN_LENGTH,
     TICKET_MAX_TTL_SECONDS,
+    TICKET_TYPE,
     TicketClaims,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = TICKET_MAX_TOKEN_LENGTH
 CLOCK_SKEW_SECONDS = TICKET_CLOCK_SKEW_SECONDS
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_COORDINATE_BYTES = 32  # P-256
+# A token naming a key we lack makes us read the JWKS again, at most this often per container: a
+# key published by a rotation is found, and a flood of made-up kids costs one read a minute.
+JWKS_RELOAD_COOLDOWN_SECONDS = 60.0
 
 
 class TicketRejected(Exception):
@@ -49,13 +57,8 @@ class TicketRejected(Exception):
         self.message = message
 
 
-def key_id(key: str) -> str:
-    """Same fingerprint as Django's ``accounts.tickets.key_id``."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def verification_keys(keys: tuple[str, ...]) -> dict[str, bytes]:
-    return {key_id(key): key.encode() for key in keys if key}
+class KeyLookup(Protocol):
+    def get(self, kid: str) -> Any | None: ...
 
 
 def _b64decode(segment: str) -> bytes:
@@ -90,8 +93,78 @@ def _int_claim(payload: dict[str, Any], name: str) -> int:
     return value
 
 
-def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: float | None = None) -> TicketClaims:
-    """The claims of a valid token for ``audience``; raises ``TicketRejected`` otherwise."""
+def public_keys(jwks: dict[str, Any]) -> dict[str, Any]:
+    """kid → public key, for the ES256 keys of a JWKS document; other keys are skipped (RFC 7517 §5)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    keys: dict[str, Any] = {}
+    for entry in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+        if not isinstance(entry, dict) or (entry.get("kty"), entry.get("crv")) != ("EC", "P-256"):
+            continue
+        if entry.get("alg", TICKET_ALGORITHM) != TICKET_ALGORITHM or entry.get("use", "sig") != "sig":
+            continue
+        try:
+            x, y = (_b64decode(str(entry[name])) for name in ("x", "y"))
+            if len(x) != _COORDINATE_BYTES or len(y) != _COORDINATE_BYTES or not isinstance(entry["kid"], str):
+                continue
+            numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
+            keys[entry["kid"]] = numbers.public_key()
+        except (KeyError, TicketRejected, ValueError):  # a point off the curve is a ValueError
+            logger.warning("JWKS entry %r skipped: not a usable P-256 key", entry.get("kid"))
+    return keys
+
+
+class JwksKeys:
+    """Django's public keys by ``kid``, read from ``load`` (the JWKS JSON of this function's
+    configuration) and read again, at most once a cooldown, when asked for a kid it lacks."""
+
+    def __init__(self, load: Callable[[bool], str], *, cooldown_seconds: float | None = None) -> None:
+        self._load = load
+        self._cooldown = JWKS_RELOAD_COOLDOWN_SECONDS if cooldown_seconds is None else cooldown_seconds
+        self._lock = threading.Lock()
+        self._keys = self._read(fresh=False)
+        self._read_at = time.monotonic()
+
+    def _read(self, *, fresh: bool) -> dict[str, Any]:
+        try:
+            return public_keys(json.loads(self._load(fresh)))
+        except (ValueError, RecursionError) as error:
+            logger.error("the configured JWKS is not JSON: %s", error)
+            return {}
+
+    def get(self, kid: str) -> Any | None:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._cooldown:
+                self._read_at = time.monotonic()
+                self._keys = self._read(fresh=True)
+        return self._keys.get(kid)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _signature_valid(key: Any, signing_input: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    if len(signature) != 2 * _COORDINATE_BYTES:  # JWS ES256: r and s, 32 bytes each (RFC 7518 §3.4)
+        return False
+    r = int.from_bytes(signature[:_COORDINATE_BYTES], "big")
+    s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify(token: str | None, *, audience: str, issuer: str, keys: KeyLookup, now: float | None = None) -> TicketClaims:
+    """The claims of a valid token for ``audience`` from ``issuer``; raises ``TicketRejected`` otherwise."""
     if not token:
         raise TicketRejected("ticket_missing", "no ticket")
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
@@ -99,22 +172,25 @@ def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: flo
     header_segment, payload_segment, signature_segment = token.split(".")
     header = _json_object(_b64decode(header_segment))
     if header.get("alg") != TICKET_ALGORITHM:
-        raise TicketRejected("ticket_malformed", "algorithm must be HS256")
+        raise TicketRejected("ticket_malformed", "algorithm must be ES256")
     if "crit" in header:  # RFC 7515 §4.1.11: we understand no extensions, so must refuse them
         raise TicketRejected("ticket_malformed", "unsupported critical header")
     if header.get("b64", True) is False:  # RFC 7797: an unencoded payload, never ours (PyJWT refuses it too)
         raise TicketRejected("ticket_malformed", "unencoded payloads are not supported")
+    typ = header.get("typ")  # RFC 8725 §3.11, explicit typing: an access token is no ticket
+    if not isinstance(typ, str) or typ.lower() != TICKET_TYPE.lower():  # media types ignore case
+        raise TicketRejected("ticket_malformed", "not a ticket (typ)")
     kid = header.get("kid")
-    key = keys.get(kid) if isinstance(kid, str) else None
+    key = keys.get(kid) if isinstance(kid, str) and kid else None
     if key is None:
         raise TicketRejected("ticket_unknown_key", "unknown signing key")
-    payload_bytes = _b64decode(payload_segment)  # before the HMAC: it checks the segment is ASCII
-    expected = hmac.new(key, f"{header_segment}.{payload_segment}".encode("ascii"), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, _b64decode(signature_segment)):
+    payload_bytes = _b64decode(payload_segment)  # before the signature: it checks the segment is ASCII
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    if not _signature_valid(key, signing_input, _b64decode(signature_segment)):
         raise TicketRejected("ticket_bad_signature", "bad signature")
 
     payload = _json_object(payload_bytes)
-    for name in ("sub", "aud", "jti", "topics"):
+    for name in ("iss", "sub", "aud", "jti", "topics"):
         if name not in payload:
             raise TicketRejected("ticket_malformed", f"missing claim {name}")
     exp, iat = _int_claim(payload, "exp"), _int_claim(payload, "iat")
@@ -123,8 +199,10 @@ def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: flo
         raise TicketRejected("ticket_expired", "expired")
     if iat > moment + CLOCK_SKEW_SECONDS or exp - iat > TICKET_MAX_TTL_SECONDS:
         raise TicketRejected("ticket_malformed", "implausible lifetime")
-    if "nbf" in payload and _int_claim(payload, "nbf") > moment:  # RFC 7519 §4.1.5, as PyJWT does
+    if "nbf" in payload and _int_claim(payload, "nbf") > moment + CLOCK_SKEW_SECONDS:  # RFC 7519 §4.1.5
         raise TicketRejected("ticket_malformed", "not yet valid")
+    if not issuer or payload["iss"] != issuer:
+        raise TicketRejected("ticket_wrong_issuer", "issued by someone else")
     aud = payload["aud"]
     audiences = aud if isinstance(aud, list) else [aud]
     if not all(isinstance(item, str) for item in audiences):
@@ -137,6 +215,17 @@ def verify(token: str | None, *, audience: str, keys: dict[str, bytes], now: flo
         return TicketClaims.model_validate(payload)
     except ValidationError as error:
         raise TicketRejected("ticket_malformed", "claims do not fit the ticket contract") from error
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What this function trusts: Django's issuer URL and Django's public keys."""
+
+    issuer: str
+    keys: KeyLookup
+
+    def verify(self, token: str | None, *, audience: str, now: float | None = None) -> TicketClaims:
+        return verify(token, audience=audience, issuer=self.issuer, keys=self.keys, now=now)
 
 
 def topics_fit_user(claims: TicketClaims) -> bool:

@@ -25,8 +25,10 @@ OPERATIONS_DOC = REPO / "docs" / "operations.md"
 # through CloudFormation, where they would show in the template and the stack's history).
 OPERATOR_PARAMETERS = {
     "django-secret-key",
-    "ticket-signing-key",
-    "ticket-signing-key-previous",
+    "auth-signing-key",
+    "auth-signing-key-next",
+    "auth-signing-key-previous",
+    "auth-jwks",
     "database-url",
     "api-base-url",
 }
@@ -323,7 +325,6 @@ if target:
 # Stand-ins so that importing settings never needs a secret or reaches SSM.
 _IMPORT_ENV = {
     "DJANGO_SECRET_KEY": "infra-check-only",
-    "TICKET_SIGNING_KEY": "infra-check-only",
     "SSM_PARAMETER_PREFIX": "",
     "DATABASE_URL": "sqlite:///:memory:",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from infra.local.resources import Resources
 from infra.local.scheduler import Timer, run_timer
 from infra.local.ws_gateway import MAX_MESSAGE_BYTES, WsGateway
 from infra.local.zappa_file import zappa_settings_dir
+from polyglot_auth.jwk import jwks_document
 
 # Zappa's own keep-warm event: builds the Django app in a fresh container and returns.
 _ZAPPA_WARM_EVENT = {
@@ -53,7 +55,7 @@ class StackOptions:
     max_connection_seconds: float = 7200.0  # and 2 hours
     concurrency: int = 4  # containers per function
     pollers_per_queue: int = 2
-    secrets: dict[str, str] = field(default_factory=dict)  # DJANGO_SECRET_KEY, TICKET_SIGNING_KEY
+    secrets: dict[str, str] = field(default_factory=dict)  # DJANGO_SECRET_KEY, AUTH_SIGNING_KEY
     database_url: str = ""
     environment: dict[str, str] = field(default_factory=dict)  # added to every function's, last (--env)
     throttle_share: float = 0.0  # share of management API posts answered 429 (fault injection)
@@ -235,13 +237,27 @@ class Stack:
         resources.create_all()
         prefix = str(self.spec.zappa.get("environment_variables", {}).get("SSM_PARAMETER_PREFIX", ""))
         if prefix:
-            values = {
-                "api-base-url": ("String", http_origin),
-                "database-url": ("SecureString", self.options.database_url),
-            }
-            for name, value in self.options.secrets.items():
-                values[name.lower().replace("_", "-")] = ("SecureString", value)
-            resources.put_operator_parameters(prefix, {k: v for k, v in values.items() if v[1]})
+            # Public values only: the secrets reach the functions through their environment
+            # (_secret_environment), so nothing that asks moto (which takes any credentials) can
+            # read a key.
+            resources.put_operator_parameters(prefix, {"api-base-url": ("String", http_origin)})
+
+    def _secret_environment(self, name: str) -> dict[str, str]:
+        """What a function holds of the stack's secrets: as little as it needs.
+
+        The Django function signs tokens (AUTH_SIGNING_KEY); every function that runs Django reads
+        the database and DJANGO_SECRET_KEY; the others get only Django's public keys (AUTH_JWKS).
+        """
+        secrets = self.options.secrets
+        function = self.spec.functions[name]
+        if not function.django:
+            signing_key = secrets.get("AUTH_SIGNING_KEY")
+            return {"AUTH_JWKS": json.dumps(jwks_document([signing_key]))} if signing_key else {}
+        environment = {"DATABASE_URL": self.options.database_url} if self.options.database_url else {}
+        environment.update({k: v for k, v in secrets.items() if k == "DJANGO_SECRET_KEY"})
+        if name == self.spec.django_function and secrets.get("AUTH_SIGNING_KEY"):
+            environment["AUTH_SIGNING_KEY"] = secrets["AUTH_SIGNING_KEY"]
+        return environment
 
     def _function_config(self, name: str, resources: Resources, endpoint: str) -> FunctionConfig:
         function = self.spec.functions[name]
@@ -257,6 +273,7 @@ class Stack:
         if name != self.spec.django_function:
             environment.update({k: str(v) for k, v in resources.value(self.spec.provider_environment).items()})
         environment.update({k: str(v) for k, v in resources.value(function.environment).items()})
+        environment.update(self._secret_environment(name))
         environment.update(self.options.environment)
         extra_paths: tuple[str, ...] = ()
         blocked: tuple[str, ...] = ()

@@ -32,6 +32,8 @@ from infra.lambda_sandbox import unzip
 from infra.rehearse import gaps, ministack, osls
 from infra.rehearse.django_side import DjangoFunction
 from infra.rehearse.journey import run_journey
+from infra.signing_keys.rotation import create
+from infra.signing_keys.store import KeyStore
 
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "build" / "rehearse"
@@ -62,11 +64,14 @@ def put_operator_secrets(ssm: Any, *, prefix: str, database: Path) -> None:
     """What docs/operations.md has an operator create before the first ``zappa deploy``."""
     values = {
         "django-secret-key": secrets.token_urlsafe(50),
-        "ticket-signing-key": secrets.token_urlsafe(48),
         "database-url": f"sqlite:///{database}",  # PostgreSQL on AWS; one file shared by both sides here
     }
     for name, value in values.items():
         ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+    keys = KeyStore(ssm=ssm, prefix=prefix)  # as `python -m infra.signing_keys create` does
+    before = keys.slots_read()
+    if not before.current.pem:
+        keys.slots_write(before, create(before))
     ssm.put_parameter(
         Name=f"{prefix}/api-base-url",
         Value="https://rehearsal1.execute-api.us-east-1.amazonaws.com/dev",

@@ -1,15 +1,17 @@
-"""Fuzzing both verifiers of Django's tickets: Django's ``accounts.tickets.ticket_decode`` (PyJWT)
-and the websocket function's ``tickets.verify`` (standard library).
+"""Fuzzing both Python verifiers of Django's tickets: ``polyglot_auth.TokenVerifier`` (PyJWT, what
+other Python services import) and the websocket function's ``tickets.verify`` (standard-library
+parsing, ``cryptography`` for the ES256 check).
 
 Properties:
 
-- a ticket Django mints (current or previous key) is accepted by both, with the same claims;
+- a ticket Django mints (current key, or the previous key still in the JWKS) is accepted by both,
+  with the same claims;
 - no forgery is accepted by either: any change to a minted ticket (characters replaced, bits
   flipped, inserted, deleted; a segment taken from another ticket; padding, alphabet and trailing-bit
-  tricks; extra segments; huge inputs), tokens made without the key (``alg: none``, RS256/HS384
-  confusion, unknown or missing ``kid``, another key's signature) and arbitrary strings;
+  tricks; extra segments; huge inputs), tokens made without the private key (``alg: none``, HMAC
+  keyed with the public key, unknown or missing ``kid``, another key's signature) and arbitrary strings;
 - tokens signed with the real key but carrying decisive claims (expired, not yet valid, too long a
-  lifetime, another audience, critical headers) are refused by both;
+  lifetime, another audience or issuer, critical headers, another ``typ``) are refused by both;
 - on every input, including tokens signed with the real key whose headers and claims are of any
   shape, the two verifiers agree (a differential test): other services follow the same rules
   (docs/protocol.md §5), so a token one side accepts and the other refuses is a bug in one of them.
@@ -29,45 +31,61 @@ import time
 import uuid
 from typing import Any
 
-import jwt
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.test import override_settings
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE, TicketClaims
-from django_app.accounts.tickets import ticket_decode, ticket_mint
-from functions.websocket.tickets import TicketRejected, key_id, verification_keys, verify
+from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE, TICKET_MAX_TTL_SECONDS, TicketClaims
+from django_app.accounts.tickets import ticket_mint
+from functions.websocket.tickets import TicketRejected, Trust, public_keys
+from polyglot_auth import TokenRejected, TokenVerifier
 from tests.security.fuzzing import FUZZ
+from tests.signing_keys import ISSUER, jwks, key_pem, private_key
+from tests.signing_keys import kid as key_id
 
-# 64 bytes and more: PyJWT warns (an error here) when it signs HS512 with a shorter key.
-KEY = "fuzz-current-ticket-signing-key-" + "0123456789abcdef" * 2
-PREVIOUS = "fuzz-previous-ticket-signing-key-" + "0123456789abcdef" * 2
-STRANGER = "a-key-that-django-never-used-...-" + "0123456789abcdef" * 2
-WS_KEYS = verification_keys((KEY, PREVIOUS))
+# Names of test keys (tests/signing_keys.py): Django's current one, its previous one, a stranger's.
+KEY, PREVIOUS, STRANGER = "fuzz-current", "fuzz-previous", "fuzz-stranger"
+WS_TRUST = Trust(issuer=ISSUER, keys=public_keys(jwks(KEY, PREVIOUS)))
+HELPER = TokenVerifier(
+    issuer=ISSUER,
+    audience=TICKET_AUDIENCE,
+    jwks=jwks(KEY, PREVIOUS),
+    token_type="JWT",
+    max_lifetime_seconds=TICKET_MAX_TTL_SECONDS,
+)
 B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 # -- the two verifiers ------------------------------------------------------------------------
 
 
-def django_verdict(token: str) -> TicketClaims | None:
-    with override_settings(TICKET_SIGNING_KEY=KEY, TICKET_SIGNING_KEY_PREVIOUS=PREVIOUS):
-        return ticket_decode(token=token)
+def helper_verdict(token: str) -> TicketClaims | None:
+    try:
+        claims = HELPER.verify(token)
+        if isinstance(claims.get("aud"), list):  # the verifier checked it names ours
+            claims["aud"] = TICKET_AUDIENCE
+        return TicketClaims.model_validate(claims)
+    except (TokenRejected, ValidationError):  # anything else is a crash, and fails the test
+        return None
 
 
 def ws_verdict(token: str) -> TicketClaims | None:
     try:
-        return verify(token, audience=TICKET_AUDIENCE, keys=WS_KEYS)
+        return WS_TRUST.verify(token, audience=TICKET_AUDIENCE)
     except TicketRejected:  # anything else is a crash, and fails the test
         return None
 
 
 def verdicts(token: str) -> TicketClaims | None:
     """The common verdict of both verifiers; fails when they disagree."""
-    django, ws = django_verdict(token), ws_verdict(token)
-    assert django == ws, f"verifiers disagree on {token[:300]!r}: django={django!r} ws={ws!r}"
-    return django
+    helper, ws = helper_verdict(token), ws_verdict(token)
+    assert helper == ws, f"verifiers disagree on {token[:300]!r}: helper={helper!r} ws={ws!r}"
+    return helper
 
 
 # -- making tokens ----------------------------------------------------------------------------
@@ -81,20 +99,34 @@ def segment(value: Any) -> str:
     return b64(value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode())
 
 
-def signed(header: Any, payload: Any, *, key: str = KEY, digest: Any = hashlib.sha256) -> str:
-    """A compact JWS of exactly these header and payload (any JSON, or raw bytes), HMAC-signed."""
+def signed(header: Any, payload: Any, *, key: str = KEY) -> str:
+    """A compact JWS of exactly these header and payload (any JSON, or raw bytes), ES256-signed."""
     signing_input = f"{segment(header)}.{segment(payload)}"
-    signature = hmac.new(key.encode(), signing_input.encode(), digest).digest()
-    return f"{signing_input}.{b64(signature)}"
+    r, s = decode_dss_signature(private_key(key).sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def hmac_signed(header: Any, payload: Any, *, secret: bytes, digest: Any = hashlib.sha256) -> str:
+    signing_input = f"{segment(header)}.{segment(payload)}"
+    return f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), digest).digest())}"
+
+
+def public_pem(key: str = KEY) -> bytes:
+    return (
+        private_key(key)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def header_for(key: str = KEY, **extra: Any) -> dict[str, Any]:
-    return {"alg": "HS256", "typ": "JWT", "kid": key_id(key), **extra}
+    return {"alg": "ES256", "typ": "JWT", "kid": key_id(key), **extra}
 
 
 def claims(*, now: int | None = None, **changes: Any) -> dict[str, Any]:
     issued = int(time.time()) if now is None else now
     base = {
+        "iss": ISSUER,
         "sub": "7",
         "aud": TICKET_AUDIENCE,
         "iat": issued,
@@ -110,7 +142,9 @@ _MISSING = object()
 
 
 def django_mint(user_id: int, job_ids: list[uuid.UUID]) -> str:
-    with override_settings(TICKET_SIGNING_KEY=KEY, TICKET_SIGNING_KEY_PREVIOUS=PREVIOUS):
+    with override_settings(
+        AUTH_SIGNING_KEY=key_pem(KEY), AUTH_SIGNING_KEY_PREVIOUS=key_pem(PREVIOUS), AUTH_ISSUER=ISSUER
+    ):
         return ticket_mint(user_id=user_id, job_ids=job_ids)[0]
 
 
@@ -230,17 +264,17 @@ keyless_tokens = st.one_of(
         ),
         st.sampled_from(["", "AAAA", b64(b"\x00" * 32)]),
     ),
-    # algorithm confusion: the right key, but an algorithm we never use
+    # algorithm confusion: HMAC keyed with the published public key (its PEM, or the JWK's JSON),
+    # under our kid and any algorithm name
     st.builds(
-        lambda alg, digest: signed(header_for(alg=alg), claims(), digest=digest),
-        st.sampled_from(["HS384", "HS512", "RS256", "ES256", "PS256", "EdDSA", "hs256", "HS256 ", "HMAC"]),
+        lambda alg, digest, secret: hmac_signed(header_for(alg=alg), claims(), secret=secret, digest=digest),
+        st.sampled_from(["HS256", "HS384", "HS512", "ES256", "RS256", "PS256", "EdDSA", "es256", "ES256 ", "HMAC"]),
         st.sampled_from([hashlib.sha256, hashlib.sha384, hashlib.sha512]),
+        st.sampled_from([public_pem(), public_pem().strip(), json.dumps(jwks(KEY)["keys"][0]).encode()]),
     ),
-    st.builds(lambda alg: jwt.encode(claims(), KEY, algorithm=alg, headers={"kid": key_id(KEY)}), st.just("HS384")),
-    st.builds(lambda alg: jwt.encode(claims(), KEY, algorithm=alg, headers={"kid": key_id(KEY)}), st.just("HS512")),
     # the key id: unknown, missing, of another shape, or ours on a stranger's signature
     st.builds(
-        lambda kid, key: signed({"alg": "HS256", "typ": "JWT", **kid}, claims(), key=key),
+        lambda kid, key: signed({"alg": "ES256", "typ": "JWT", **kid}, claims(), key=key),
         st.sampled_from(
             [
                 {},
@@ -256,7 +290,7 @@ keyless_tokens = st.one_of(
                 {"kid": "../../etc/passwd"},
             ]
         ),
-        st.sampled_from([STRANGER, "", "short", KEY[:-1], KEY + " ", key_id(KEY)]),
+        st.sampled_from([STRANGER, "fuzz-stranger-2"]),
     ),
     # our kid, the current key's signature, but the previous key's kid (and the other way round)
     st.builds(lambda: signed(header_for(PREVIOUS), claims(), key=KEY)),
@@ -295,6 +329,10 @@ refused_claims = st.one_of(
     st.builds(lambda jti: claims(jti=jti), st.sampled_from(["", "short", "x" * 65, 12345678901234567890, None])),
     st.builds(lambda topics: claims(topics=topics), st.sampled_from([["user:7 "], ["*"], "user:7", [1], ["job:x"]])),
     st.builds(lambda sub: claims(sub=sub), st.sampled_from([7, None, ["7"], {"id": "7"}, 7.0, True])),
+    st.builds(
+        lambda iss: claims(iss=iss),
+        st.sampled_from(["https://evil.example", ISSUER + "/", ISSUER.upper(), "", None, [ISSUER], _MISSING]),
+    ),
 )
 refused_headers = st.sampled_from(
     [
@@ -304,6 +342,9 @@ refused_headers = st.sampled_from(
         header_for(crit=[]),
         header_for(crit="b64"),
         header_for(b64=False),  # RFC 7797 without `crit`: PyJWT refused it, the websocket function did not
+        header_for(typ="at+jwt"),  # an access token is no ticket
+        header_for(typ="JOSE"),
+        {key: value for key, value in header_for().items() if key != "typ"},
     ]
 )
 
@@ -373,7 +414,7 @@ def any_signed_token(draw: st.DrawFn) -> str:
         header.update(
             draw(st.dictionaries(st.sampled_from(["typ", "cty", "jku", "x5u", "zip", "b64", "crit"]), odd_values))
         )
-    key = KEY if header["kid"] == key_id(KEY) else PREVIOUS
+    key = KEY if header.get("kid") == key_id(KEY) else PREVIOUS
     raw_payload = draw(st.one_of(odd_values, st.binary(max_size=40))) if draw(st.integers(0, 5)) == 0 else payload
     return signed(header, raw_payload, key=key)
 

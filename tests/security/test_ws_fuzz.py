@@ -30,6 +30,7 @@ from tests.functional.websocket.builders import TICKET_KEY, message_event, mint,
 from tests.functional.websocket.conftest import connected, connections_table_create, current_event_loop, ws
 from tests.functional.websocket.management_fake import ManagementFake, management_fake
 from tests.security.fuzzing import FUZZ
+from tests.signing_keys import ISSUER, jwks_json
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "contracts" / "schemas" / "ws_server_message.json").read_text()
@@ -72,8 +73,8 @@ def connection(event_loop_for_mangum: None) -> Iterator[Connection]:
     with management_fake() as management, pytest.MonkeyPatch.context() as patch:
         patch.setenv("CONNECTIONS_TABLE", table)
         patch.setenv("MANAGEMENT_API_ENDPOINT", management.url)
-        patch.setenv("TICKET_SIGNING_KEY", TICKET_KEY)
-        patch.delenv("TICKET_SIGNING_KEY_PREVIOUS", raising=False)
+        patch.setenv("AUTH_JWKS", jwks_json(TICKET_KEY))
+        patch.setenv("AUTH_ISSUER", ISSUER)
         patch.delenv("SSM_PARAMETER_PREFIX", raising=False)
         patch.setenv("API_BASE_URL", "https://api.example.test")
         patch.setenv("PUSH_CONCURRENCY", "8")

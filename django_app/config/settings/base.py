@@ -12,10 +12,27 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCAL_DIR = REPO_ROOT / ".local"
 
 SECRET_KEY = env.str_("DJANGO_SECRET_KEY", ssm=True)
-# Tickets are signed with their own key so rotating it never touches sessions or tokens.
-TICKET_SIGNING_KEY = env.str_("TICKET_SIGNING_KEY", ssm=True)
-# During a rotation the previous key still verifies tickets (they live ≤ 60 s anyway).
-TICKET_SIGNING_KEY_PREVIOUS = env.str_("TICKET_SIGNING_KEY_PREVIOUS", "", ssm=True)
+# Django issues every token (tickets, grants, access tokens) signed with ES256, and publishes only
+# the public keys (/.well-known/jwks.json): services verify offline and can never mint. Each slot is
+# an EC P-256 private key as PEM (accounts/signing_keys.py): the current key signs; the next one is
+# published before it signs; the previous one stays published until its tokens have expired.
+AUTH_SIGNING_KEY = env.str_("AUTH_SIGNING_KEY", "", ssm=True)
+AUTH_SIGNING_KEY_NEXT = env.str_("AUTH_SIGNING_KEY_NEXT", "", ssm=True)
+AUTH_SIGNING_KEY_PREVIOUS = env.str_("AUTH_SIGNING_KEY_PREVIOUS", "", ssm=True)
+# ``iss`` of every token: Django's public base URL, which every verifier is configured with.
+AUTH_ISSUER = (env.str_("AUTH_ISSUER", "") or env.str_("API_BASE_URL", "", ssm=True)).rstrip("/")
+# Access tokens for other services (POST /api/auth/token/): at most 5 minutes (contracts/access_tokens.py).
+AUTH_ACCESS_TOKEN_TTL_SECONDS = env.int_("AUTH_ACCESS_TOKEN_TTL_SECONDS", 300)
+# The services Django issues tokens for, by audience (accounts/registry.py):
+# - "scopes": scope → the Django permission a user needs to be given it (None: any active user);
+# - "permissions": what that service's own credential may be allowed (create_service_credential).
+AUTH_SERVICES: dict[str, dict[str, object]] = {
+    "webhooks": {
+        "description": "Webhook endpoints and deliveries of job events (functions/webhooks).",
+        "scopes": {"webhooks:read": None, "webhooks:write": None},
+        "permissions": ["introspect", "jobs:read"],
+    },
+}
 TICKET_TTL_SECONDS = env.int_("TICKET_TTL_SECONDS", 30)
 
 # Rate limits of logging in and of minting WebSocket tickets (docs/security.md), counted in the
@@ -125,9 +142,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "django_app.accounts.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "django_app.accounts.authentication.CsrfSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "django_app.accounts.permissions.NotAServiceCredential",
+    ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "django_app.config.errors.api_exception_handler",

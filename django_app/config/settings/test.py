@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 30)
-os.environ.setdefault("TICKET_SIGNING_KEY", "test-ticket-key-not-for-production")
+if "AUTH_SIGNING_KEY" not in os.environ:  # a fresh key per test run: nothing to leak, nothing to share
+    from polyglot_auth.jwk import private_key_generate_pem
+
+    os.environ["AUTH_SIGNING_KEY"] = private_key_generate_pem()
+os.environ.setdefault("AUTH_ISSUER", "http://testserver")
 
 from django_app.config.settings.base import *  # noqa: F403
 

@@ -18,6 +18,7 @@ from infra.lambda_sandbox import invoke, unzip
 from infra.package import build
 from tests.aws import aws_client, drain, new_queue
 from tests.lambda_events import http_v2_event, rest_v1_event
+from tests.signing_keys import key_pem
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
@@ -39,7 +40,11 @@ def artifact_dir(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def ssm_secrets(aws_endpoint: str) -> Iterator[dict[str, str]]:
     """The stage's parameters, in SSM (moto) under the prefix zappa_settings.json names."""
     ssm = aws_client("ssm")
-    values = {"ticket-signing-key": "ticket-key-from-ssm-" + "k" * 20, "jobs-queue-url": new_queue("artifact-jobs")}
+    values = {
+        "auth-signing-key": key_pem("artifact"),
+        "api-base-url": "https://api.example.test",
+        "jobs-queue-url": new_queue("artifact-jobs"),
+    }
     for name, value in values.items():
         ssm.put_parameter(Name=f"/polyglot/dev/{name}", Value=value, Type="SecureString", Overwrite=True)
     yield values
@@ -145,11 +150,13 @@ def test_a_cold_health_check_imports_neither_boto3_nor_the_admin(
 ) -> None:
     env = {
         **environment(aws_endpoint, tmp_path / "db.sqlite3"),
-        "TICKET_SIGNING_KEY": "t" * 40,
+        "AUTH_SIGNING_KEY": key_pem("artifact"),
+        "AUTH_SIGNING_KEY_NEXT": "",
+        "AUTH_SIGNING_KEY_PREVIOUS": "",
+        "AUTH_ISSUER": "https://api.example.test",
         "JOBS_QUEUE_URL": "unused",
         "JOB_EVENTS_TOPIC_ARN": "unused",
         "WEBSOCKET_URL": "",
-        "TICKET_SIGNING_KEY_PREVIOUS": "",
         "CUSTOM_DOMAINS": "",
     }
     result = invoke(artifact_dir, [rest_v1_event(path="/api/health/", headers={"X-Forwarded-Proto": "https"})], env=env)

@@ -125,9 +125,9 @@ def test_the_django_function_must_be_allowed_this_stages_queue(copies: dict[str,
 
 
 def test_operator_parameters_must_be_documented(copies: dict[str, Path]) -> None:
-    copies["doc"].write_text(re.sub(r"ticket-signing-key-previous", "the previous key", copies["doc"].read_text()))
+    copies["doc"].write_text(re.sub(r"auth-signing-key-previous", "the previous key", copies["doc"].read_text()))
     found = problems(copies, "parameters")
-    assert [p.message for p in found] == ["operations.md does not tell operators about ticket-signing-key-previous"]
+    assert [p.message for p in found] == ["operations.md does not tell operators about auth-signing-key-previous"]
 
 
 def test_visibility_must_cover_six_function_timeouts(copies: dict[str, Path]) -> None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.signing_keys import key_pem
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -17,7 +19,8 @@ def run_manage(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedPro
         {
             "DJANGO_SETTINGS_MODULE": "django_app.config.settings.lambda_",
             "DJANGO_SECRET_KEY": "a-long-random-looking-secret-key-for-the-check-9f8e7d6c5b4a3210zyxwvu",
-            "TICKET_SIGNING_KEY": "t" * 40,
+            "AUTH_SIGNING_KEY": key_pem("django"),
+            "AUTH_ISSUER": "https://api.example.test",
             "STAGE": "dev",
             **extra_env,
         }

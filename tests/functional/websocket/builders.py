@@ -16,12 +16,12 @@ import jwt
 
 from contracts.job_event import JobEvent
 from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE
-from functions.websocket.tickets import key_id
 from infra.lambda_context import LambdaContext
+from tests.signing_keys import ISSUER, kid, private_key
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-TICKET_KEY = "ws-test-ticket-signing-key-0123456789"
-OTHER_KEY = "another-key-that-django-never-used-42"
+TICKET_KEY = "django"  # names of tests/signing_keys.py keys: Django's, and one Django never published
+OTHER_KEY = "other"
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -111,12 +111,12 @@ def mint(
     kid_of: str | None = None,
     ttl: int = 30,
     issued_ago: int = 0,
-    algorithm: str = "HS256",
     **claims: Any,
 ) -> str:
-    """A token shaped exactly like Django's ``ticket_mint`` (PyJWT, HS256, ``kid`` header)."""
+    """A token shaped exactly like Django's ``ticket_mint`` (PyJWT, ES256, ``kid`` and ``typ`` headers)."""
     now = int(time.time()) - issued_ago
     payload = {
+        "iss": ISSUER,
         "sub": user,
         "aud": audience,
         "iat": now,
@@ -125,7 +125,7 @@ def mint(
         "topics": topics if topics is not None else [f"user:{user}"],
         **claims,
     }
-    return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": key_id(kid_of or key)})
+    return jwt.encode(payload, private_key(key), algorithm="ES256", headers={"kid": kid(kid_of or key), "typ": "JWT"})
 
 
 def mint_grant(*, user: str, topics: list[str], **options: Any) -> str:

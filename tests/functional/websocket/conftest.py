@@ -23,6 +23,7 @@ from tests.functional.websocket.builders import (
     new_connection_id,
 )
 from tests.functional.websocket.management_fake import ManagementFake, management_fake
+from tests.signing_keys import ISSUER, jwks_json
 
 API_BASE_URL = "https://api.example.test"
 
@@ -77,8 +78,8 @@ def event_loop_for_mangum() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def ws_environment(monkeypatch: pytest.MonkeyPatch, table: str, management: ManagementFake) -> Iterator[None]:
-    monkeypatch.setenv("TICKET_SIGNING_KEY", TICKET_KEY)
-    monkeypatch.delenv("TICKET_SIGNING_KEY_PREVIOUS", raising=False)
+    monkeypatch.setenv("AUTH_JWKS", jwks_json(TICKET_KEY))
+    monkeypatch.setenv("AUTH_ISSUER", ISSUER)
     monkeypatch.delenv("SSM_PARAMETER_PREFIX", raising=False)
     monkeypatch.setenv("API_BASE_URL", API_BASE_URL)
     monkeypatch.setenv("PUSH_CONCURRENCY", "8")

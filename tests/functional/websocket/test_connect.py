@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -11,11 +13,11 @@ import pytest
 
 from contracts.tickets import GRANT_AUDIENCE
 from functions.websocket.config import CONNECTION_MAX_SECONDS
-from functions.websocket.tickets import key_id
 from tests.aws import aws_client
 from tests.functional.websocket.builders import OTHER_KEY, TICKET_KEY, connect_event, mint, new_connection_id
-from tests.functional.websocket.conftest import items, keys, ws
+from tests.functional.websocket.conftest import current_event_loop, items, keys, ws
 from tests.functional.websocket.management_fake import ManagementFake
+from tests.signing_keys import ISSUER, jwks_json, kid
 
 
 def test_a_valid_ticket_opens_the_connection(table: str, management: ManagementFake) -> None:
@@ -32,6 +34,7 @@ def test_a_valid_ticket_opens_the_connection(table: str, management: ManagementF
     assert int(meta["expires_at"]) > int(meta["connected_at"]) + CONNECTION_MAX_SECONDS
     assert int(meta["expires_at"]) < int(meta["connected_at"]) + CONNECTION_MAX_SECONDS + 3600
     assert sum(1 for pk, _ in stored if pk.startswith("ticket#")) == 1
+    assert ("user#7", f"conn#{connection_id}") in stored  # found again when the user is deactivated
     # Subscribing is the client's move; and $connect never posts to its own connection (AWS gives 410).
     assert not any(pk.startswith("topic#") for pk, _ in stored)
     assert management.attempts == {}
@@ -40,6 +43,7 @@ def test_a_valid_ticket_opens_the_connection(table: str, management: ManagementF
 def _alg_none(user: str) -> str:
     return jwt.encode(
         {
+            "iss": ISSUER,
             "sub": user,
             "aud": "ws",
             "iat": int(time.time()),
@@ -49,7 +53,7 @@ def _alg_none(user: str) -> str:
         },
         key=None,
         algorithm="none",
-        headers={"kid": key_id(TICKET_KEY)},
+        headers={"kid": kid(TICKET_KEY)},
     )
 
 
@@ -63,6 +67,7 @@ BAD_TICKETS: dict[str, tuple[Any, int, str]] = {
     "unknown key": (lambda: mint(user="1", key=OTHER_KEY), 401, "ticket_unknown_key"),
     "expired": (lambda: mint(user="1", ttl=30, issued_ago=31), 401, "ticket_expired"),
     "wrong audience": (lambda: mint(user="1", audience=GRANT_AUDIENCE), 401, "ticket_wrong_audience"),
+    "wrong issuer": (lambda: mint(user="1", iss="https://other.example"), 401, "ticket_wrong_issuer"),
     "too long-lived": (lambda: mint(user="1", ttl=3600), 401, "ticket_malformed"),
     "malformed topic": (lambda: mint(user="1", topics=["user:1", "admin:*"]), 401, "ticket_malformed"),
     "topic of another user": (lambda: mint(user="1", topics=["user:1", "user:2"]), 403, "ticket_topics_invalid"),
@@ -109,11 +114,10 @@ def test_a_connect_retried_after_its_transaction_went_through_is_not_a_replay(ta
     assert keys(table) == before
 
 
-def test_the_previous_key_still_verifies_during_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_key_of_the_jwks_verifies_during_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
     from functions.websocket import deps
 
-    monkeypatch.setenv("TICKET_SIGNING_KEY", OTHER_KEY)
-    monkeypatch.setenv("TICKET_SIGNING_KEY_PREVIOUS", TICKET_KEY)
+    monkeypatch.setenv("AUTH_JWKS", jwks_json(OTHER_KEY, TICKET_KEY))
     deps.reset()
 
     assert ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="1")))["statusCode"] == 200
@@ -122,11 +126,15 @@ def test_the_previous_key_still_verifies_during_a_rotation(monkeypatch: pytest.M
     )
 
 
-def test_a_ticket_minted_by_django_is_accepted(settings: Any, table: str) -> None:
+def test_a_ticket_minted_by_django_is_accepted(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    from django_app.accounts.signing_keys import keyring
     from django_app.accounts.tickets import ticket_mint
+    from functions.websocket import deps
 
-    settings.TICKET_SIGNING_KEY = TICKET_KEY
-    ticket, claims = ticket_mint(user_id=42)
+    monkeypatch.setenv("AUTH_JWKS", json.dumps(keyring().jwks()))  # Django's JWKS alone
+    deps.reset()
+
+    ticket, claims = ticket_mint(user_id=42)  # signed with the test run's AUTH_SIGNING_KEY
     connection_id = new_connection_id()
 
     assert ws(connect_event(connection_id=connection_id, ticket=ticket))["statusCode"] == 200
@@ -134,16 +142,43 @@ def test_a_ticket_minted_by_django_is_accepted(settings: Any, table: str) -> Non
     assert (f"ticket#{claims.jti}", "ticket") in keys(table)
 
 
-def test_keys_can_come_from_ssm(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.websocket import deps
+def test_the_jwks_can_come_from_ssm_and_a_new_key_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.websocket import deps, tickets
 
     prefix = f"/polyglot/test-{new_connection_id()[:6].lower()}"
-    aws_client("ssm").put_parameter(Name=f"{prefix}/ticket-signing-key", Value=TICKET_KEY, Type="SecureString")
-    monkeypatch.delenv("TICKET_SIGNING_KEY")
+    ssm = aws_client("ssm")
+    ssm.put_parameter(Name=f"{prefix}/auth-jwks", Value=jwks_json(TICKET_KEY), Type="String")
+    monkeypatch.delenv("AUTH_JWKS")
     monkeypatch.setenv("SSM_PARAMETER_PREFIX", prefix)
+    monkeypatch.setattr(tickets, "JWKS_RELOAD_COOLDOWN_SECONDS", 0.0)
     deps.reset()
 
     assert ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="1")))["statusCode"] == 200
+    # A rotation publishes the next key: this warm container reads the parameter again for it.
+    ssm.put_parameter(Name=f"{prefix}/auth-jwks", Value=jwks_json(TICKET_KEY, OTHER_KEY), Type="String", Overwrite=True)
+    ticket = mint(user="1", key=OTHER_KEY)
+    assert ws(connect_event(connection_id=new_connection_id(), ticket=ticket))["statusCode"] == 200
+
+
+def test_a_deactivated_users_ticket_cannot_connect_while_blocked(table: str) -> None:
+    from functions.websocket import deps
+
+    ticket = mint(user="9")
+    deps.store().user_block(user="9", until=int(time.time()) + 60)
+
+    answer = ws(connect_event(connection_id=new_connection_id(), ticket=ticket))
+
+    assert answer["statusCode"] == 403
+    assert json.loads(answer["body"])["error"]["code"] == "user_inactive"
+    assert {pk for pk, _ in keys(table)} == {"block#user#9"}
+
+
+def test_an_expired_block_is_no_block(table: str) -> None:
+    from functions.websocket import deps
+
+    deps.store().user_block(user="9", until=int(time.time()) - 1)  # DynamoDB's TTL has not deleted it yet
+
+    assert ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="9")))["statusCode"] == 200
 
 
 def test_an_unreachable_store_refuses_with_503(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,3 +191,51 @@ def test_an_unreachable_store_refuses_with_503(monkeypatch: pytest.MonkeyPatch) 
 
     assert answer["statusCode"] == 503
     assert json.loads(answer["body"])["error"]["code"] == "unavailable"
+
+
+def test_five_concurrent_uses_of_one_ticket_open_exactly_one_connection(table: str) -> None:
+    ticket = mint(user="3")
+    barrier = threading.Barrier(5)
+
+    def use(_: int) -> int:
+        barrier.wait(timeout=10)
+        with current_event_loop():  # each thread is its own Lambda container
+            return int(ws(connect_event(connection_id=new_connection_id(), ticket=ticket))["statusCode"])
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        statuses = sorted(pool.map(use, range(5)))
+
+    assert statuses == [200, 403, 403, 403, 403]
+    assert sum(1 for pk, sk in keys(table) if sk == "meta") == 1
+
+
+@pytest.mark.django_db
+def test_a_ticket_is_redeemed_in_one_place_only(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    """Introspection never answers for a ticket, before or after $connect used it: one ticket, one use."""
+    from rest_framework.test import APIClient
+
+    from django_app.accounts.service_credentials import service_credential_create
+    from django_app.accounts.signing_keys import keyring
+    from django_app.accounts.tickets import ticket_mint
+    from functions.websocket import deps
+
+    monkeypatch.setenv("AUTH_JWKS", json.dumps(keyring().jwks()))
+    deps.reset()
+    service = APIClient()
+    service.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {service_credential_create(service='webhooks', permissions=['introspect'])[1]}"
+    )
+
+    def introspect(token: str) -> dict[str, Any]:
+        answer: dict[str, Any] = service.post("/api/auth/introspect/", {"token": token}, format="json").json()
+        return answer
+
+    introspected_first, _ = ticket_mint(user_id=8)
+    assert introspect(introspected_first) == {"active": False}
+    assert ws(connect_event(connection_id=new_connection_id(), ticket=introspected_first))["statusCode"] == 200
+
+    connected_first, _ = ticket_mint(user_id=8)
+    assert ws(connect_event(connection_id=new_connection_id(), ticket=connected_first))["statusCode"] == 200
+    assert introspect(connected_first) == {"active": False}
+    again = ws(connect_event(connection_id=new_connection_id(), ticket=connected_first))
+    assert json.loads(again["body"])["error"]["code"] == "ticket_replayed"

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
 from typing import Any
 
+from contracts.user_event import UserEvent
 from contracts.ws_protocol import EventPush
 from functions.websocket import push
 from functions.websocket.connections import StoreUnavailable
 from functions.websocket.management import MAX_MESSAGE_BYTES
 from tests.aws import aws_client
-from tests.functional.websocket.builders import LambdaContextStub, job_event, message_event, sqs_event
+from tests.functional.websocket.builders import (
+    LambdaContextStub,
+    connect_event,
+    job_event,
+    message_event,
+    mint,
+    new_connection_id,
+    sqs_event,
+)
 from tests.functional.websocket.conftest import API_BASE_URL, connected, keys, subscribed, ws
 from tests.functional.websocket.management_fake import ManagementFake
 
@@ -228,3 +238,45 @@ def test_an_unreadable_topic_sends_back_only_its_events(management: ManagementFa
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": ids[1]}]}
     assert [frame.event.owner for frame in pushed(management, alice)] == ["1"]
+
+
+def _deactivated(user: str) -> str:
+    return UserEvent(type="user.deactivated", user=user, at=dt.datetime.now(dt.UTC)).model_dump_json()
+
+
+def test_a_deactivated_users_connections_are_closed_and_forgotten(table: str, management: ManagementFake) -> None:
+    mine = [connected(user="5"), subscribed(user="5", topics=["user:5"])]
+    other = connected(user="6")
+
+    answer, _ = run(_deactivated("5"))
+
+    assert answer == {"batchItemFailures": []}
+    assert sorted(management.deleted) == sorted(mine)
+    left = keys(table)
+    assert not any(cid in pk or cid in sk for cid in mine for pk, sk in left)
+    assert (f"conn#{other}", "meta") in left
+    assert ("block#user#5", "block") in left
+    # A ticket minted before the deactivation cannot open a new connection now.
+    refused = ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="5")))
+    assert json.loads(refused["body"])["error"]["code"] == "user_inactive"
+    assert ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="6")))["statusCode"] == 200
+
+
+def test_closing_a_deactivated_users_connection_is_retried_when_it_fails(management: ManagementFake) -> None:
+    connection_id = connected(user="5")
+    management.script.fail[connection_id] = 100  # the management API keeps answering 500
+
+    answer, message_ids = run(_deactivated("5"))
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message_ids[0]}]}
+    assert management.deleted == []
+
+
+def test_a_malformed_user_event_fails_alone(management: ManagementFake) -> None:
+    connection_id = subscribed(user="1", topics=["user:1"])
+    management.received.clear()
+
+    answer, message_ids = run(json.dumps({"type": "user.deactivated"}), job_event(owner="1").model_dump_json())
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message_ids[0]}]}
+    assert len(pushed(management, connection_id)) == 1

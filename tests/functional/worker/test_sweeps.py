@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from contracts.job_message import JobMessage
-from django_app.accounts.models import RedeemedTicket
 from django_app.jobs import sweeps
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.sweeps import sweeps_run
@@ -85,7 +84,7 @@ def test_expired_leases_are_retried_while_attempts_remain_then_failed(
     )
 
 
-def test_finished_jobs_past_retention_and_expired_tickets_are_purged(user: Any, settings: Any) -> None:
+def test_finished_jobs_past_retention_are_purged(user: Any, settings: Any) -> None:
     settings.JOBS_RETENTION_DAYS = 30
     now = timezone.now()
     old = [
@@ -94,15 +93,12 @@ def test_finished_jobs_past_retention_and_expired_tickets_are_purged(user: Any, 
     ]
     recent = make_job(user, status=JobStatus.SUCCEEDED, finished_at=now - dt.timedelta(days=29))
     running = make_job(user, status=JobStatus.RUNNING, lease_until=now + dt.timedelta(minutes=1))
-    RedeemedTicket.objects.create(jti="expired-ticket-0001", expires_at=now - dt.timedelta(minutes=1))
-    RedeemedTicket.objects.create(jti="live-ticket-000001", expires_at=now + dt.timedelta(minutes=1))
 
     report = sweeps_run(names=["purge"])
 
-    assert report == {"purge": {"jobs": 3, "tickets": 1, "rate_limits": 0}}
+    assert report == {"purge": {"jobs": 3, "rate_limits": 0}}
     assert not Job.objects.filter(pk__in=[job.pk for job in old]).exists()
     assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
-    assert list(RedeemedTicket.objects.values_list("jti", flat=True)) == ["live-ticket-000001"]
 
 
 def test_each_sweep_is_bounded_per_run(user: Any, worker_queue: Any, settings: Any) -> None:

@@ -15,13 +15,13 @@ def ssm_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     prefix = "/polyglot/unit-test"
     ssm = aws_client("ssm")
     ssm.put_parameter(Name=f"{prefix}/jobs-queue-url", Value="https://sqs.example/q", Type="String", Overwrite=True)
-    ssm.put_parameter(Name=f"{prefix}/ticket-signing-key", Value="from-ssm", Type="SecureString", Overwrite=True)
+    ssm.put_parameter(Name=f"{prefix}/django-secret-key", Value="from-ssm", Type="SecureString", Overwrite=True)
     monkeypatch.setenv("SSM_PARAMETER_PREFIX", prefix)
     monkeypatch.delenv("JOBS_QUEUE_URL", raising=False)
-    monkeypatch.delenv("TICKET_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
     env._ssm_parameters.cache_clear()
     yield prefix
-    ssm.delete_parameters(Names=[f"{prefix}/jobs-queue-url", f"{prefix}/ticket-signing-key"])
+    ssm.delete_parameters(Names=[f"{prefix}/jobs-queue-url", f"{prefix}/django-secret-key"])
     env._ssm_parameters.cache_clear()
 
 
@@ -32,7 +32,7 @@ def test_environment_wins_over_ssm(ssm_path: str, monkeypatch: pytest.MonkeyPatc
 
 def test_stack_values_and_secrets_come_from_ssm_in_one_call(ssm_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert env.str_("JOBS_QUEUE_URL", ssm=True) == "https://sqs.example/q"
-    assert env.str_("TICKET_SIGNING_KEY", ssm=True) == "from-ssm"  # SecureString, decrypted
+    assert env.str_("DJANGO_SECRET_KEY", ssm=True) == "from-ssm"  # SecureString, decrypted
     assert env._ssm_parameters.cache_info().misses == 1
 
 
