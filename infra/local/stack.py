@@ -21,6 +21,8 @@ from types import TracebackType
 from typing import Any
 
 from infra.check.config import REPO, SERVERLESS, ZAPPA
+from infra.local.config import STAGE
+from infra.local.moto_server import FAKE_CREDENTIALS
 from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME
 
 START_TIMEOUT = 120.0  # a first start compiles bytecode for four functions on a small machine
@@ -169,6 +171,27 @@ class LocalStack:
         subprocess.run(
             [sys.executable, "-c", script, username, password],
             cwd=REPO, env=self.django_env(), check=True, timeout=60, capture_output=True,
+        )  # fmt: skip
+
+    def deactivate_user(self, username: str) -> None:
+        """``user.is_active = False; user.save()`` as an operator's ``manage.py shell`` would, against
+        the stack's database and its AWS (so Django publishes ``user.deactivated`` to its topic)."""
+        script = (
+            "import django; django.setup()\n"
+            "from django.contrib.auth import get_user_model\n"
+            "import sys; user = get_user_model().objects.get(username=sys.argv[1])\n"
+            "user.is_active = False; user.save()\n"
+        )
+        env = {
+            **self.django_env(),
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SSM_PARAMETER_PREFIX": f"/polyglot/{STAGE}",
+        }
+        subprocess.run(
+            [sys.executable, "-c", script, username],
+            cwd=REPO, env=env, check=True, timeout=60, capture_output=True,
         )  # fmt: skip
 
     def logs(self) -> str:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+import websockets
 
 from infra.local.stack import LocalStack
 from tests.integration.local_stack.client import Api, connect, events_until_terminal, subscribe
@@ -77,3 +78,29 @@ def test_countdown_reports_progress_then_succeeds(api: Api) -> None:
     assert progress == sorted(progress)
     assert progress[-1] == 100
     assert any(0 < value < 100 for value in progress)
+
+
+def test_deactivating_a_user_closes_their_websocket(local_stack: LocalStack) -> None:
+    """Django publishes user.deactivated; the push function closes the user's socket; the user's
+    API token, and so any new ticket, is refused at once."""
+    username = f"leaver-{uuid.uuid4().hex[:8]}"
+    local_stack.create_user(username, "a-password-of-the-leaver-1")
+    leaver = Api(local_stack, local_stack.create_token(username=username))
+
+    async def journey() -> tuple[Any, int]:
+        ws = await connect(leaver)
+        try:
+            await subscribe(ws, next(topic for topic in leaver.ticket()["topics"] if topic.startswith("user:")))
+            local_stack.deactivate_user(username)
+            try:  # the push function closes the socket through the management API
+                async with asyncio.timeout(60):
+                    while True:
+                        await ws.recv()
+            except websockets.ConnectionClosed as closed:
+                return closed, leaver.call("POST", "/api/ws/tickets/", {})[0]
+        finally:
+            await ws.close()
+
+    closed, ticket_status = asyncio.run(journey())
+    assert closed.rcvd is not None  # closed by the server's side, not ours
+    assert ticket_status == 401
