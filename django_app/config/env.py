@@ -4,6 +4,11 @@ On Lambda, ``SSM_PARAMETER_PREFIX`` (e.g. ``/polyglot/dev``) names a parameter p
 path is read with one ``GetParametersByPath`` call the first time a value is missing from the
 environment, and kept for the life of the container, so a warm invocation never calls SSM.
 Parameter ``/polyglot/dev/jobs-queue-url`` answers ``env.str("JOBS_QUEUE_URL")``.
+
+A setting may name another path's variable (``ssm_prefix="SSM_ISSUER_PARAMETER_PREFIX"``): the
+token-signing keys live under their own path (``/polyglot-issuer/<stage>``) because IAM authorises
+``GetParametersByPath`` on the path asked for, recursively, never on the parameters it returns, so a
+key under ``/polyglot/<stage>`` would be readable by every function that reads that path.
 """
 
 from __future__ import annotations
@@ -36,17 +41,19 @@ def _ssm_parameters(prefix: str) -> dict[str, str]:
     return values
 
 
-def _lookup(name: str, ssm: bool = False) -> str | None:
+def _lookup(name: str, ssm: bool = False, ssm_prefix: str = "SSM_PARAMETER_PREFIX") -> str | None:
     if name in os.environ:
         return os.environ[name]
-    prefix = os.environ.get("SSM_PARAMETER_PREFIX", "").rstrip("/")
+    prefix = os.environ.get(ssm_prefix, "").rstrip("/")
     if ssm and prefix:
         return _ssm_parameters(prefix).get(_parameter_name(name))
     return None
 
 
-def str_(name: str, default: str | object = _MISSING, *, ssm: bool = False) -> str:
-    value = _lookup(name, ssm)
+def str_(
+    name: str, default: str | object = _MISSING, *, ssm: bool = False, ssm_prefix: str = "SSM_PARAMETER_PREFIX"
+) -> str:
+    value = _lookup(name, ssm, ssm_prefix)
     if value is None:
         if default is _MISSING:
             raise ConfigError(f"{name} is required: set it in the environment or in SSM")

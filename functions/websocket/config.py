@@ -1,9 +1,11 @@
 """The websocket package's settings, read once per container from the environment, then SSM.
 
-Same rule as Django's ``config/env.py``: a name missing from the environment is looked up under
-``SSM_PARAMETER_PREFIX`` (``AUTH_JWKS`` → ``<prefix>/auth-jwks``), all parameters of the path
-fetched with one call the first time. Only the JWKS is read again later (``auth_jwks(fresh=True)``:
-a ticket signed with a key this container has not seen yet, after a rotation).
+As in Django's ``config/env.py``, a name missing from the environment is looked up under
+``SSM_PARAMETER_PREFIX`` (``AUTH_JWKS`` → ``<prefix>/auth-jwks``), but only the names in
+``SSM_NAMES``, by name, with one ``GetParameters`` call the first time: IAM lets these functions
+read exactly those parameters, never the path, where Django's secrets live. Only the JWKS is read
+again later (``auth_jwks(fresh=True)``: a ticket signed with a key this container has not seen yet,
+after a rotation).
 
 This function holds no secret of Django's: ``AUTH_JWKS`` is Django's public keys (RFC 7517).
 """
@@ -38,31 +40,25 @@ def _parameter_name(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
+# The only parameters these functions read from SSM (serverless.yml grants ssm:GetParameters on
+# exactly these); everything else comes from the function's environment.
+SSM_NAMES = ("API_BASE_URL", "AUTH_JWKS")
+
+
 @cache
 def _ssm_parameters(prefix: str) -> dict[str, str]:
     from functions.websocket.aws_json import AwsJsonClient
 
-    client = AwsJsonClient.for_service("ssm")
-    values: dict[str, str] = {}
-    token: str | None = None
-    for _ in range(50):  # bounded: 10 parameters a page
-        request: dict[str, object] = {"Path": prefix, "Recursive": False, "WithDecryption": True}
-        if token:
-            request["NextToken"] = token
-        page = client.call("AmazonSSM.GetParametersByPath", request)
-        for parameter in page.get("Parameters", []):
-            values[str(parameter["Name"]).rsplit("/", 1)[-1]] = str(parameter["Value"])
-        token = page.get("NextToken")
-        if not token:
-            break
-    return values
+    names = [f"{prefix}/{_parameter_name(name)}" for name in SSM_NAMES]
+    answer = AwsJsonClient.for_service("ssm").call("AmazonSSM.GetParameters", {"Names": names})
+    return {str(item["Name"]).rsplit("/", 1)[-1]: str(item["Value"]) for item in answer.get("Parameters", [])}
 
 
 def lookup(name: str) -> str | None:
     if name in os.environ:
         return os.environ[name]
     prefix = os.environ.get("SSM_PARAMETER_PREFIX", "").rstrip("/")
-    if prefix:
+    if prefix and name in SSM_NAMES:
         return _ssm_parameters(prefix).get(_parameter_name(name))
     return None
 

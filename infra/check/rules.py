@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.check.config import REPO, Serverless, declared_stages, default_stage_and_region, zappa_stage
+from infra.signing_keys.store import issuer_path
 
 DJANGO_SETTINGS = REPO / "django_app" / "config" / "settings" / "base.py"
 OPERATIONS_DOC = REPO / "docs" / "operations.md"
@@ -32,6 +33,8 @@ OPERATOR_PARAMETERS = {
     "database-url",
     "api-base-url",
 }
+# The token-signing keys' own path (/polyglot-issuer/<stage>): only the Django function reads it.
+ISSUER_PREFIX_VARIABLE = "SSM_ISSUER_PARAMETER_PREFIX"
 SQS_DEFAULT_RETENTION = 345_600  # 4 days, AWS's default MessageRetentionPeriod
 SQS_DEFAULT_VISIBILITY = 30
 LAMBDA_DEFAULT_TIMEOUT = 6  # osls's default function timeout
@@ -129,16 +132,33 @@ def parameter_name(setting: str) -> str:
     return setting.lower().replace("_", "-")
 
 
-def django_ssm_settings(path: Path) -> set[str]:
-    """The settings Django reads with ``ssm=True`` (from the settings module's source)."""
+def django_ssm_settings(path: Path, *, prefix_variable: str = "SSM_PARAMETER_PREFIX") -> set[str]:
+    """The settings Django reads with ``ssm=True`` under ``prefix_variable``'s path (from the settings
+    module's source; ``ssm_prefix=`` names another path's variable, directly or through a constant)."""
+    tree = ast.parse(path.read_text())
+    constants = {
+        target.id: node.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if (
-            isinstance(node, ast.Call)
-            and any(k.arg == "ssm" and isinstance(k.value, ast.Constant) and k.value.value for k in node.keywords)
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        ssm = keywords.get("ssm")
+        if not (isinstance(ssm, ast.Constant) and ssm.value):
+            continue
+        prefix_node = keywords.get("ssm_prefix")
+        if isinstance(prefix_node, ast.Constant):
+            prefix = prefix_node.value
+        elif isinstance(prefix_node, ast.Name):
+            prefix = constants.get(prefix_node.id)
+        else:
+            prefix = "SSM_PARAMETER_PREFIX"
+        if prefix == prefix_variable:
             names.add(str(node.args[0].value))
     return names
 
@@ -177,6 +197,17 @@ def rule_parameters(configs: Configs) -> list[Problem]:
         prefix = str((serverless.provider.get("environment") or {}).get("SSM_PARAMETER_PREFIX", ""))
         if environment.get("STAGE") != stage:
             problems.append(Problem("parameters", f"stage {stage}: zappa STAGE is {environment.get('STAGE')!r}"))
+        issuer_prefix = issuer_path(prefix)
+        if django_ssm_settings(configs.django_settings, prefix_variable=ISSUER_PREFIX_VARIABLE) and (
+            environment.get(ISSUER_PREFIX_VARIABLE) != issuer_prefix
+        ):
+            problems.append(
+                Problem(
+                    "parameters",
+                    f"stage {stage}: zappa {ISSUER_PREFIX_VARIABLE} {environment.get(ISSUER_PREFIX_VARIABLE)!r} != "
+                    f"{issuer_prefix!r}: the signing keys need a path no other function reads",
+                )
+            )
         if not prefix or environment.get("SSM_PARAMETER_PREFIX") != prefix:
             problems.append(
                 Problem(
@@ -218,7 +249,8 @@ def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless
                     problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such queue"))
                 if action.startswith("sns:") and last not in topics:
                     problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such topic"))
-                if action == "ssm:GetParametersByPath" and not arn.endswith(f":parameter{prefix}"):
+                paths = (f":parameter{prefix}", f":parameter{issuer_path(prefix)}")
+                if action == "ssm:GetParametersByPath" and not arn.endswith(paths):
                     problems.append(Problem("parameters", f"stage {stage}: zappa reads SSM path {arn}, not {prefix}"))
     if "ssm:GetParametersByPath" not in actions_seen:
         problems.append(Problem("parameters", f"stage {stage}: zappa may not ssm:GetParametersByPath on {prefix}"))
@@ -380,7 +412,11 @@ def rule_handlers(configs: Configs) -> list[Problem]:
     for zappa_name in configs.zappa:
         zappa = zappa_stage(configs.zappa, zappa_name)
         settings_module = str(zappa.get("django_settings", ""))
-        environment = {**_plain_env(zappa.get("environment_variables") or {}), "SSM_PARAMETER_PREFIX": ""}
+        environment = {
+            **_plain_env(zappa.get("environment_variables") or {}),
+            "SSM_PARAMETER_PREFIX": "",
+            ISSUER_PREFIX_VARIABLE: "",
+        }
         error = _import(configs.root, settings_module=settings_module, env=environment)
         if error:
             problems.append(Problem("handlers", f"zappa {zappa_name}: django_settings {settings_module}: {error}"))

@@ -16,15 +16,27 @@ SLOT_PARAMETERS = {
 JWKS_PARAMETER = "auth-jwks"
 
 
+def issuer_path(prefix: str) -> str:
+    """Where a stage's private keys live, beside its path: /polyglot/dev -> /polyglot-issuer/dev.
+
+    Not below it: IAM authorises GetParametersByPath on the path asked for, recursively, so every
+    function that reads /polyglot/dev could read /polyglot/dev/anything. Only Django reads this one.
+    """
+    root, _, stage = prefix.rstrip("/").rpartition("/")
+    return f"{root}-issuer/{stage}"
+
+
 class KeyStore:
-    """A stage's signing keys under ``prefix`` (``/polyglot/<stage>``), through an SSM client."""
+    """A stage's signing keys, through an SSM client: the private ones under the issuer's path,
+    the public JWKS under the stage's path ``prefix`` (``/polyglot/<stage>``)."""
 
     def __init__(self, *, ssm: Any, prefix: str) -> None:
         self.ssm = ssm
         self.prefix = prefix.rstrip("/")
+        self.private_prefix = issuer_path(self.prefix)
 
     def _name(self, parameter: str) -> str:
-        return f"{self.prefix}/{parameter}"
+        return f"{self.private_prefix if parameter in SLOT_PARAMETERS.values() else self.prefix}/{parameter}"
 
     def slots_read(self) -> Slots:
         found: dict[str, Slot] = {}

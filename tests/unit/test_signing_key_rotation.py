@@ -11,7 +11,7 @@ import pytest
 
 from infra.signing_keys.__main__ import main
 from infra.signing_keys.rotation import PUBLISH_AHEAD, RETIRE_AFTER, RotationRefused, Slot, Slots, activate, retire
-from infra.signing_keys.store import KeyStore
+from infra.signing_keys.store import KeyStore, issuer_path
 from polyglot_auth.jwk import private_key_generate_pem, private_key_load, public_jwk
 from tests.aws import aws_client
 
@@ -23,6 +23,15 @@ def kid(pem: str) -> str:
 @pytest.fixture
 def prefix() -> str:
     return f"/polyglot/rotation-{uuid.uuid4().hex[:8]}"
+
+
+def test_private_keys_live_beside_the_stage_path_not_under_it(prefix: str) -> None:
+    assert main(["create", "--stage", "x", "--prefix", prefix]) == 0
+    ssm = aws_client("ssm")
+    under_stage = ssm.get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]
+    assert [parameter["Name"] for parameter in under_stage] == [f"{prefix}/auth-jwks"]  # public only
+    private = ssm.get_parameters_by_path(Path=issuer_path(prefix), WithDecryption=True)["Parameters"]
+    assert [(p["Name"].rsplit("/", 1)[-1], p["Type"]) for p in private] == [("auth-signing-key", "SecureString")]
 
 
 def published(prefix: str) -> list[str]:

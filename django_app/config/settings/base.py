@@ -16,9 +16,11 @@ SECRET_KEY = env.str_("DJANGO_SECRET_KEY", ssm=True)
 # the public keys (/.well-known/jwks.json): services verify offline and can never mint. Each slot is
 # an EC P-256 private key as PEM (accounts/signing_keys.py): the current key signs; the next one is
 # published before it signs; the previous one stays published until its tokens have expired.
-AUTH_SIGNING_KEY = env.str_("AUTH_SIGNING_KEY", "", ssm=True)
-AUTH_SIGNING_KEY_NEXT = env.str_("AUTH_SIGNING_KEY_NEXT", "", ssm=True)
-AUTH_SIGNING_KEY_PREVIOUS = env.str_("AUTH_SIGNING_KEY_PREVIOUS", "", ssm=True)
+# They live under a path of their own, which only the Django function may read (config/env.py).
+_ISSUER_PATH = "SSM_ISSUER_PARAMETER_PREFIX"
+AUTH_SIGNING_KEY = env.str_("AUTH_SIGNING_KEY", "", ssm=True, ssm_prefix=_ISSUER_PATH)
+AUTH_SIGNING_KEY_NEXT = env.str_("AUTH_SIGNING_KEY_NEXT", "", ssm=True, ssm_prefix=_ISSUER_PATH)
+AUTH_SIGNING_KEY_PREVIOUS = env.str_("AUTH_SIGNING_KEY_PREVIOUS", "", ssm=True, ssm_prefix=_ISSUER_PATH)
 # ``iss`` of every token: Django's public base URL, which every verifier is configured with.
 AUTH_ISSUER = (env.str_("AUTH_ISSUER", "") or env.str_("API_BASE_URL", "", ssm=True)).rstrip("/")
 # Access tokens for other services (POST /api/auth/token/): at most 5 minutes (contracts/access_tokens.py).

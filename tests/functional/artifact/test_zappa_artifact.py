@@ -38,18 +38,19 @@ def artifact_dir(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def ssm_secrets(aws_endpoint: str) -> Iterator[dict[str, str]]:
-    """The stage's parameters, in SSM (moto) under the prefix zappa_settings.json names."""
+    """The stage's parameters, in SSM (moto) under the prefixes zappa_settings.json names: the
+    signing key under the issuer's own path."""
     ssm = aws_client("ssm")
     values = {
-        "auth-signing-key": key_pem("artifact"),
-        "api-base-url": "https://api.example.test",
-        "jobs-queue-url": new_queue("artifact-jobs"),
+        "/polyglot-issuer/dev/auth-signing-key": key_pem("artifact"),
+        "/polyglot/dev/api-base-url": "https://api.example.test",
+        "/polyglot/dev/jobs-queue-url": new_queue("artifact-jobs"),
     }
     for name, value in values.items():
-        ssm.put_parameter(Name=f"/polyglot/dev/{name}", Value=value, Type="SecureString", Overwrite=True)
-    yield values
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    yield {name.rsplit("/", 1)[-1]: value for name, value in values.items()}
     for name in values:
-        ssm.delete_parameter(Name=f"/polyglot/dev/{name}")
+        ssm.delete_parameter(Name=name)
 
 
 def environment(aws_endpoint: str, database: Path) -> dict[str, str]:

@@ -91,11 +91,15 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
         "sqs:SendMessage", "sns:Publish", "ssm:GetParametersByPath",
     }  # fmt: skip
-    assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParametersByPath"}
+    assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParameters"}
     assert set(push) == logs | table_actions | {
-        "execute-api:ManageConnections", "ssm:GetParametersByPath",
+        "execute-api:ManageConnections", "ssm:GetParameters",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     }  # fmt: skip
+    # The verifiers read two public parameters by name, never the path that holds Django's secrets.
+    for role in (websocket, push):
+        [readable] = [json.loads(resources) for resources in role["ssm:GetParameters"]]
+        assert [entry["Fn::Sub"].rsplit("/", 1)[-1] for entry in readable] == ["api-base-url", "auth-jwks"]
     # Each right on the one resource it concerns.
     assert worker["sqs:SendMessage"] == {json.dumps({"Fn::GetAtt": ["JobsQueue", "Arn"]})}
     assert push["sqs:ReceiveMessage"] == {json.dumps({"Fn::GetAtt": ["PushQueue", "Arn"]})}
