@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.check import django_role
 from infra.check.config import REPO, Serverless, declared_stages, default_stage_and_region, zappa_stage
 
 DJANGO_SETTINGS = REPO / "django_app" / "config" / "settings" / "base.py"
@@ -53,6 +54,8 @@ class Configs:
     django_settings: Path = DJANGO_SETTINGS
     operations_doc: Path = OPERATIONS_DOC
     root: Path = REPO
+    # Where zappa runs, beside zappa_settings.json: attach_policy paths are relative to it.
+    zappa_dir: Path = REPO
 
 
 def _ref_name(value: Any) -> str | None:
@@ -110,12 +113,13 @@ def rule_region(configs: Configs) -> list[Problem]:
                     f"{serverless.region!r}",
                 )
             )
-        for statement in zappa.get("extra_permissions") or []:
-            resources = statement.get("Resource")
-            for arn in resources if isinstance(resources, list) else [resources]:
-                match = _ARN_REGION.match(str(arn))
+        for statement in _django_statements(zappa, configs.zappa_dir):
+            for arn in django_role.as_list(statement.get("Resource", [])):
+                match = _ARN_REGION.match(arn)
                 if match and match.group(1) not in ("", "*", serverless.region):
-                    problems.append(Problem("region", f"stage {stage}: zappa extra_permissions names region in {arn}"))
+                    problems.append(
+                        Problem("region", f"stage {stage}: the Django function's policy names region in {arn}")
+                    )
     return problems
 
 
@@ -195,22 +199,33 @@ def rule_parameters(configs: Configs) -> list[Problem]:
                     "(and it is not an operator parameter)",
                 )
             )
-        problems += _zappa_permissions(stage, zappa, serverless, prefix)
+        problems += _zappa_permissions(stage, _django_statements(zappa, configs.zappa_dir), serverless, prefix)
     return problems
 
 
-def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless, prefix: str) -> list[Problem]:
-    """The Django function's extra permissions name this stage's queue, topic and parameter path."""
+def _django_statements(zappa: dict[str, Any], root: Path) -> list[dict[str, Any]]:
+    """The stage's own policy statements; none when it has no readable policy file (the
+    django-role rule reports that)."""
+    if "attach_policy" not in zappa:
+        return list(zappa.get("extra_permissions") or [])
+    try:
+        return django_role.policy_statements(zappa, root)
+    except django_role.PolicyUnreadable:
+        return []
+
+
+def _zappa_permissions(
+    stage: str, statements: list[dict[str, Any]], serverless: Serverless, prefix: str
+) -> list[Problem]:
+    """The Django function's policy names this stage's queue, topic and parameter path."""
     problems = []
     queues = _resource_names(serverless, "AWS::SQS::Queue", "QueueName")
     topics = _resource_names(serverless, "AWS::SNS::Topic", "TopicName")
     actions_seen: set[str] = set()
-    for statement in zappa.get("extra_permissions") or []:
-        actions = statement.get("Action")
-        resources = statement.get("Resource")
-        for action in actions if isinstance(actions, list) else [actions]:
-            actions_seen.add(str(action))
-            for arn in [str(r) for r in (resources if isinstance(resources, list) else [resources])]:
+    for statement in statements:
+        for action in django_role.as_list(statement.get("Action", [])):
+            actions_seen.add(action)
+            for arn in django_role.as_list(statement.get("Resource", [])):
                 last = arn.rsplit(":", 1)[-1]
                 if action.startswith("sqs:") and last not in queues:
                     problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such queue"))
@@ -220,6 +235,46 @@ def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless
                     problems.append(Problem("parameters", f"stage {stage}: zappa reads SSM path {arn}, not {prefix}"))
     if "ssm:GetParametersByPath" not in actions_seen:
         problems.append(Problem("parameters", f"stage {stage}: zappa may not ssm:GetParametersByPath on {prefix}"))
+    return problems
+
+
+# --- the Django function's role ---------------------------------------------------------------
+
+
+def rule_django_role(configs: Configs) -> list[Problem]:
+    """Each Zappa stage replaces Zappa's default policy with its own least-privilege one."""
+    problems = []
+    for stage in configs.zappa:
+        zappa = zappa_stage(configs.zappa, stage)
+
+        def problem(message: str, stage: str = stage) -> None:
+            problems.append(Problem("django-role", f"stage {stage}: {message}"))
+
+        if django_role.has_own_role(zappa):
+            continue
+        if "attach_policy" not in zappa:
+            problem(
+                "no attach_policy (nor role_arn with manage_roles: false), so Zappa gives the function its "
+                "default policy (s3:*, sqs:*, sns:*, dynamodb:*, kinesis:* on *, ...): set attach_policy to "
+                f"infra/iam/django-{stage}.json"
+            )
+            continue
+        if zappa.get("extra_permissions"):
+            problem(f"extra_permissions: Zappa appends them to the policy; put them in {zappa['attach_policy']}")
+        try:
+            statements = django_role.policy_statements(zappa, configs.zappa_dir)
+        except django_role.PolicyUnreadable as error:
+            problem(str(error))
+            continue
+        vpc = bool((zappa.get("vpc_config") or {}).get("SubnetIds"))
+        for message in django_role.wildcard_problems(statements, vpc=vpc):
+            problem(f"{zappa['attach_policy']}: {message}")
+        if vpc:
+            for action in sorted(django_role.missing_vpc_actions(statements)):
+                problem(f"{zappa['attach_policy']}: vpc_config is set but {action} is not allowed")
+        function = django_role.lambda_name(zappa, stage)
+        for message in django_role.log_problems(statements, function=function):
+            problem(f"{zappa['attach_policy']}: {message}")
     return problems
 
 
@@ -394,6 +449,7 @@ RULES: dict[str, Callable[[Configs], list[Problem]]] = {
     "stages": rule_stages,
     "region": rule_region,
     "parameters": rule_parameters,
+    "django-role": rule_django_role,
     "visibility": rule_visibility,
     "batch-failures": rule_batch_failures,
     "dlq-retention": rule_dlq_retention,
