@@ -26,6 +26,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from infra.check.config import load_zappa, zappa_stage
+from infra.lambda_runtime import RuntimeMismatch, interpreter_version, require_interpreter
+
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
 # Hidden, so that zappa's scan of the project for WebSocket handlers skips it.
@@ -61,7 +64,10 @@ def zappa_version() -> str:
 
 def ensure_build_venv() -> Path:
     """A virtualenv holding only what the Django function ships, plus zappa to package it."""
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + zappa_version().encode()).hexdigest()
+    # A venv made by another Python (after a runtime change) is made again.
+    wanted = hashlib.sha256(
+        REQUIREMENTS.read_bytes() + zappa_version().encode() + interpreter_version().encode()
+    ).hexdigest()
     stamp = BUILD_VENV / ".requirements-sha256"
     if stamp.exists() and stamp.read_text() == wanted:
         return BUILD_VENV
@@ -198,10 +204,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args()
-    with open(REPO / "zappa_settings.json") as settings:
-        stages = json.load(settings)
+    stages = load_zappa(REPO / "zappa_settings.json")
     if args.stage not in stages:
         parser.error(f"zappa_settings.json has no stage {args.stage!r} (it has {', '.join(stages)})")
+    # The bytecode is compiled by this interpreter, and .pyc files are specific to one Python
+    # version: on another runtime our modules would recompile at every cold start and third-party
+    # ones, shipped as bytecode alone, would not import at all.
+    try:
+        require_interpreter(str(zappa_stage(stages, args.stage).get("runtime", "")))
+    except RuntimeMismatch as error:
+        print(f"make package: {error}", file=sys.stderr)
+        return 2
     build(args.stage)
     return 0
 

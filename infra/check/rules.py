@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import lambda_runtime
 from infra.check import django_role
 from infra.check.config import REPO, Serverless, declared_stages, default_stage_and_region, zappa_stage
 
@@ -278,6 +279,54 @@ def rule_django_role(configs: Configs) -> list[Problem]:
     return problems
 
 
+# --- the Python runtime --------------------------------------------------------------------------
+
+
+def _python_version_args(serverless: Serverless) -> list[str]:
+    requirements = (serverless.raw.get("custom") or {}).get("pythonRequirements") or {}
+    return [
+        str(arg).split("=", 1)[1]
+        for arg in requirements.get("pipCmdExtraArgs") or []
+        if str(arg).startswith("--python-version=")
+    ]
+
+
+def rule_runtime(configs: Configs) -> list[Problem]:
+    """One Python runtime everywhere (infra/lambda_runtime.py), and `make package` on its Python."""
+    problems = []
+    runtimes: set[str] = set()
+    for stage, serverless in configs.stages.items():
+
+        def problem(message: str, stage: str = stage) -> None:
+            problems.append(Problem("runtime", f"stage {stage}: {message}"))
+
+        runtime = str(serverless.provider.get("runtime", ""))
+        version = lambda_runtime.runtime_version(runtime)
+        if version is None:
+            problem(f"serverless.yml provider.runtime {runtime!r} is not a Python runtime")
+            continue
+        runtimes.add(runtime)
+        for name, function in serverless.functions.items():
+            if function.get("runtime", runtime) != runtime:
+                problem(f"serverless.yml function {name} runs {function['runtime']}, the provider {runtime}")
+        requirements = (serverless.raw.get("custom") or {}).get("pythonRequirements") or {}
+        if str(requirements.get("pythonBin", runtime)) != runtime:
+            problem(f"serverless.yml pythonBin {requirements.get('pythonBin')!r} is not {runtime}")
+        for wheel_version in _python_version_args(serverless) or ["(none)"]:
+            if wheel_version != version:
+                problem(f"serverless.yml builds wheels for --python-version={wheel_version}, the runtime is {runtime}")
+        if stage in configs.zappa:
+            zappa_runtime = zappa_stage(configs.zappa, stage).get("runtime")
+            if zappa_runtime != runtime:
+                problem(f"zappa_settings.json runtime {zappa_runtime!r} != serverless.yml's {runtime!r}")
+    # `make package` compiles bytecode with this interpreter (the venv's, as `make check-config`).
+    for runtime in sorted(runtimes):
+        message = lambda_runtime.interpreter_problem(runtime)
+        if message:
+            problems.append(Problem("runtime", f"make package: {message}"))
+    return problems
+
+
 # --- queues -----------------------------------------------------------------------------------
 
 
@@ -450,6 +499,7 @@ RULES: dict[str, Callable[[Configs], list[Problem]]] = {
     "region": rule_region,
     "parameters": rule_parameters,
     "django-role": rule_django_role,
+    "runtime": rule_runtime,
     "visibility": rule_visibility,
     "batch-failures": rule_batch_failures,
     "dlq-retention": rule_dlq_retention,

@@ -61,7 +61,8 @@ def problems(copies: dict[str, Path], rule: str) -> list[Problem]:
 
 
 @pytest.mark.parametrize(
-    "rule", ["stages", "region", "parameters", "django-role", "visibility", "batch-failures", "dlq-retention"]
+    "rule",
+    ["stages", "region", "parameters", "django-role", "runtime", "visibility", "batch-failures", "dlq-retention"],
 )
 def test_the_repository_files_pass(copies: dict[str, Path], rule: str) -> None:
     assert problems(copies, rule) == []
@@ -321,3 +322,64 @@ def test_a_missing_policy_file_is_found(copies: dict[str, Path]) -> None:
     found = [p.message for p in problems(copies, "django-role")]
     assert len(found) == 1
     assert found[0].startswith("stage local: attach_policy infra/iam/django-local.json:")
+
+
+# --- one Python runtime (issue 17, "a runtime AWS still supports") -----------------------------
+
+OTHER_PYTHON = f"3.{sys.version_info.minor + 1}"  # a runtime this interpreter cannot build for
+
+
+def test_zappas_runtime_must_be_serverless_runtime(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].update(runtime=f"python{OTHER_PYTHON}"))
+    assert [p.message for p in problems(copies, "runtime")] == [
+        f"stage prod: zappa_settings.json runtime 'python{OTHER_PYTHON}' != serverless.yml's 'python3.11'"
+    ]
+
+
+def test_the_wheels_and_the_python_bin_follow_the_one_setting(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "'--python-version=${self:custom.pythonVersion}'", "'--python-version=3.11'")
+    edit_text(copies["serverless"], "pythonBin: python${self:custom.pythonVersion}", "pythonBin: python3.11")
+    assert problems(copies, "runtime") == []  # the same value, written out
+    edit_text(copies["serverless"], "'--python-version=3.11'", f"'--python-version={OTHER_PYTHON}'")
+    edit_text(copies["serverless"], "pythonBin: python3.11", f"pythonBin: python{OTHER_PYTHON}")
+    messages = {p.message.split(": ", 1)[1] for p in problems(copies, "runtime")}
+    assert messages == {
+        f"serverless.yml pythonBin 'python{OTHER_PYTHON}' is not python3.11",
+        f"serverless.yml builds wheels for --python-version={OTHER_PYTHON}, the runtime is python3.11",
+    }
+
+
+def test_a_function_may_not_override_the_runtime(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "    handler: functions/websocket/push.handler\n",
+              "    handler: functions/websocket/push.handler\n    runtime: python3.13\n")  # fmt: skip
+    found = {p.message for p in problems(copies, "runtime")}
+    assert found == {
+        f"stage {s}: serverless.yml function push runs python3.13, the provider python3.11" for s in all_stages(copies)
+    }
+
+
+def test_changing_the_one_setting_alone_is_found_and_so_is_this_interpreter(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "pythonVersion: '3.11'", f"pythonVersion: '{OTHER_PYTHON}'")
+    found = [p.message for p in problems(copies, "runtime")]
+    assert [m for m in found if m.startswith("stage ")] == [
+        f"stage {s}: zappa_settings.json runtime 'python3.11' != serverless.yml's 'python{OTHER_PYTHON}'"
+        for s in all_stages(copies)
+    ]
+    edit_json(copies["zappa"], lambda z: z["dev"].update(runtime=f"python{OTHER_PYTHON}"))
+    found = [p.message for p in problems(copies, "runtime")]
+    assert len(found) == 1
+    assert found[0].startswith(f"make package: the runtime is python{OTHER_PYTHON} but this is Python 3.")
+
+
+def test_make_package_refuses_an_interpreter_that_is_not_the_runtimes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra import package
+
+    settings = json.loads(ZAPPA.read_text())
+    settings["dev"]["runtime"] = f"python{OTHER_PYTHON}"
+    monkeypatch.setattr(package, "load_zappa", lambda path: settings)
+    monkeypatch.setattr(package, "build", lambda stage: pytest.fail("built with the wrong interpreter"))
+    monkeypatch.setattr(sys, "argv", ["infra.package", "--stage", "prod"])  # prod extends dev's runtime
+    assert package.main() == 2
+    assert f"package with Python {OTHER_PYTHON}" in capsys.readouterr().err

@@ -170,3 +170,13 @@ def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path
         # Lambda's runtime provides boto3; shipping another copy only slows cold starts.
         assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names), function
         assert not any("__pycache__/" in n and n.startswith(("functions/", "django_app/")) for n in names)
+
+
+def test_every_function_runs_the_one_runtime_zappa_runs(packaged: tuple[str, Path]) -> None:
+    """serverless.yml derives its runtime from custom.pythonVersion: osls resolves it as the check does."""
+    from infra.check.config import load_zappa, zappa_stage
+
+    stage, package_dir = packaged
+    runtime = zappa_stage(load_zappa(), stage)["runtime"]
+    functions = resources_of(template(package_dir), "AWS::Lambda::Function")
+    assert {name: f["Properties"]["Runtime"] for name, f in functions.items()} == dict.fromkeys(functions, runtime)
