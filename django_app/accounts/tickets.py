@@ -115,7 +115,7 @@ def ticket_decode(*, token: str) -> TicketClaims | None:
         if isinstance(payload["aud"], list):  # PyJWT checked it names our audience
             payload["aud"] = TICKET_AUDIENCE
         return TicketClaims.model_validate(payload)
-    except (jwt.PyJWTError, ValidationError, ValueError):
+    except (jwt.PyJWTError, ValidationError, ValueError, RecursionError):  # deep JSON: RecursionError
         return None
 
 

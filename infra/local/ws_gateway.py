@@ -51,8 +51,8 @@ def select_route(expression: str, body: str | bytes, routes: dict[str, str]) -> 
             for part in expression[len(prefix) :].split("."):
                 value = value.get(part) if isinstance(value, dict) else None
             key = value if isinstance(value, str) else None
-        except ValueError:
-            key = None
+        except (ValueError, RecursionError):  # not JSON, or nested past what json can parse
+            key = None  # API Gateway sends both to $default; never drop the frame
     if key is not None and key in routes:
         return key
     return "$default" if "$default" in routes else None
