@@ -296,6 +296,6 @@ def report(
         "|---|---:|",
         *(f"| {name} | {size / 2**20:.1f} |" for name, size in sizes.items()),
         "",
-        "Target for ours: ≤ 15 MiB.",
+        "Target for ours: ≤ 16 MiB (15 until Swagger UI was served from our own static files: issue 17).",
     ]
     return "\n".join(lines)

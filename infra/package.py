@@ -42,6 +42,8 @@ BUILD_ENV = {
     "SSM_PARAMETER_PREFIX": "",
 }
 
+COLLECTSTATIC_IGNORED = ["--ignore", "rest_framework", "--ignore", "redoc"]
+
 LAZY_BOTO = '''\
 class _ImportOnFirstUse:
     """Stands in for a module until an attribute is read (patched in by infra.package)."""
@@ -82,12 +84,25 @@ def ensure_build_venv() -> Path:
 def collect_static() -> None:
     shutil.rmtree(REPO / "staticfiles", ignore_errors=True)
     subprocess.run(
-        # The browsable API is off (JSON only), so DRF's own assets are not shipped.
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", "--ignore", "rest_framework"],
+        # The browsable API is off (JSON only), so DRF's own assets are not shipped, nor Redoc (we
+        # serve Swagger UI only). The sidecar's own static folder is excluded from the zip
+        # (zappa_settings.json): WhiteNoise serves the collected copy.
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", *COLLECTSTATIC_IGNORED],
         cwd=REPO,
         env={**os.environ, **BUILD_ENV},
         check=True,
     )
+    drop_source_maps(REPO / "staticfiles")
+
+
+def drop_source_maps(static_root: Path) -> int:
+    """Deletes collected source maps (Swagger UI's are 2.5 MB): only a developer's browser tools
+    ever ask for them, and a missing one is a 404 there. They are collected at all because the
+    manifest storage insists that every ``sourceMappingURL`` it rewrites resolves."""
+    maps = [path for pattern in ("*.map", "*.map.gz", "*.map.br") for path in static_root.rglob(pattern)]
+    for path in maps:
+        path.unlink()
+    return len(maps)
 
 
 def zappa_package(*, stage: str, output: Path, settings_file: Path | None = None) -> Path:

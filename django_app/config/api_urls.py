@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from django_app.accounts import apis as account_apis
 from django_app.accounts import schema as _schema  # noqa: F401 - registers the bearer scheme
+from django_app.config.api_docs import ApiDocsAccess
 from django_app.jobs import apis as job_apis
 
 urlpatterns = [
@@ -18,6 +19,10 @@ urlpatterns = [
     path("ws/tickets/", account_apis.TicketCreateApi.as_view(), name="ws-ticket"),
     path("ws/grants/", account_apis.GrantCreateApi.as_view(), name="ws-grant"),
     path("auth/introspect/", account_apis.IntrospectApi.as_view(), name="introspect"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[ApiDocsAccess]),
+        name="swagger-ui",
+    ),
 ]

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our origin (no CDN)
     "django_app.accounts",
     "django_app.jobs",
     "django_app.web",
@@ -140,12 +141,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Submit jobs, follow them over WebSocket or by polling, and verify tokens.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN (config/api_docs.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "django_app.config.openapi.document_errors",  # the 4xx answers of config.errors
     ],
 }
+
+# Who may read /api/schema/ and /api/docs/: public | staff | off (config/api_docs.py). Lambda
+# defaults to staff.
+API_DOCS_CHOICES = ("public", "staff", "off")
+API_DOCS = env.choice_("API_DOCS", "public", choices=API_DOCS_CHOICES)
 
 # Where jobs go and where their events are published. Names, not IDs: on Lambda they come
 # from SSM parameters that the serverless stack exports.

@@ -21,7 +21,9 @@ from tests.lambda_events import http_v2_event, rest_v1_event
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
-SIZE_TARGET_BYTES = 15 * 2**20
+# 15 MiB until Swagger UI came from our own static files (issue 17: ~1.1 MiB zipped, its source
+# maps dropped) instead of a CDN.
+SIZE_TARGET_BYTES = 16 * 2**20
 HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 
