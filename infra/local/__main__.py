@@ -73,6 +73,10 @@ def main() -> int:
     if not 0.0 <= args.throttle_share <= 1.0:
         raise SystemExit("--throttle-share is a share between 0 and 1")
     environment = _environment(args.env)
+    # Before anything (moto, the functions, SQLite) writes: .local/ is for its owner only.
+    from infra.local.private_state import private_state_dir
+
+    private_state_dir(args.state_dir)
     from infra.local.moto_server import MotoServer, free_port
 
     moto = MotoServer(port=free_port())
@@ -81,7 +85,6 @@ def main() -> int:
     from infra.local.orchestrator import PortInUse, Stack, StackOptions
     from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, is_local_sqlite, local_secrets, prepare_django
 
-    args.state_dir.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{args.state_dir.resolve() / 'db.sqlite3'}"
     # A known superuser password is fine in the stack's own SQLite file, never in someone's database.
     demo_user = is_local_sqlite(database_url, args.state_dir) or args.demo_user_anywhere
