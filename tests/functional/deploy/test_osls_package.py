@@ -92,7 +92,8 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         "sqs:SendMessage", "sns:Publish", "ssm:GetParametersByPath",
     }  # fmt: skip
     assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParametersByPath"}
-    assert set(push) == logs | table_actions | {
+    # The push path only reads subscribers and deletes gone connections (tests/functional/websocket/test_push.py).
+    assert set(push) == logs | {"dynamodb:Query", "dynamodb:BatchWriteItem"} | {
         "execute-api:ManageConnections", "ssm:GetParametersByPath",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     }  # fmt: skip

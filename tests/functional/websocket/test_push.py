@@ -228,3 +228,38 @@ def test_an_unreadable_topic_sends_back_only_its_events(management: ManagementFa
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": ids[1]}]}
     assert [frame.event.owner for frame in pushed(management, alice)] == ["1"]
+
+
+def test_the_push_role_allows_exactly_the_table_operations_the_push_path_makes(
+    table: str, management: ManagementFake, monkeypatch: Any
+) -> None:
+    """Issue 17, finding 8: serverless.yml's PushRole names each DynamoDB action a push uses (read
+    the subscribers, delete a gone connection) and nothing else."""
+    from functions.websocket.connections import ConnectionStore
+    from infra.check.config import load_serverless, resolve_serverless
+
+    gone = subscribed(user="1", topics=["user:1", f"job:{uuid.uuid4()}"])
+    live = subscribed(user="1", topics=["user:1"])
+    management.script.gone.add(gone)
+    management.received.clear()
+    operations: set[str] = set()
+    original = ConnectionStore._request
+
+    def recording(store: ConnectionStore, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+        operations.add(f"dynamodb:{operation}")
+        return original(store, operation, payload)
+
+    monkeypatch.setattr(ConnectionStore, "_request", recording)
+    answer, _ = run(job_event(owner="1", seq=3).model_dump_json())
+    assert answer == {"batchItemFailures": []}
+    assert [frame.event.seq for frame in pushed(management, live)] == [3]
+
+    role = resolve_serverless(load_serverless(), stage="dev").resources["PushRole"]
+    granted = {
+        action
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        if action.startswith("dynamodb:")
+    }
+    assert operations == granted == {"dynamodb:Query", "dynamodb:BatchWriteItem"}
