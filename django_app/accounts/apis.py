@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_app.accounts.authentication import authenticated_user
-from django_app.accounts.throttles import TicketMintThrottle
+from django_app.accounts.throttles import GrantMintThrottle, IntrospectThrottle, TicketMintThrottle
 from django_app.accounts.tickets import grant_mint, ticket_decode, ticket_mint, ticket_redeem
 from django_app.accounts.tokens import api_token_find
 from django_app.config.errors import ApiError
@@ -91,6 +91,8 @@ class GrantRequestSerializer(serializers.Serializer):
 class GrantCreateApi(APIView):
     """Mint a grant for ``job:<id>`` topics of own jobs, for a connection that is already open."""
 
+    throttle_classes = [GrantMintThrottle]
+
     @extend_schema(
         request=GrantRequestSerializer,
         responses={
@@ -103,6 +105,7 @@ class GrantCreateApi(APIView):
                 },
             ),
             404: _NOT_OWNED,
+            429: OpenApiResponse(description="`rate_limited`: too many grants; wait `Retry-After` seconds."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -128,6 +131,7 @@ class IntrospectApi(APIView):
     """
 
     permission_classes = [permissions.IsAuthenticated, CanIntrospect]
+    throttle_classes = [IntrospectThrottle]
 
     @extend_schema(
         request=inline_serializer("IntrospectRequest", {"token": serializers.CharField()}),

@@ -327,6 +327,50 @@ def rule_runtime(configs: Configs) -> list[Problem]:
     return problems
 
 
+# --- API Gateway stage throttling --------------------------------------------------------------
+
+# Zappa has no setting for stage throttling; this key (which Zappa ignores) holds the numbers the
+# operator applies after each first deploy (docs/operations.md, "Stage throttling").
+ZAPPA_THROTTLING = "apigateway_stage_throttling"
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def rule_throttling(configs: Configs) -> list[Problem]:
+    """Both APIs' stages are throttled (the outer rate limit docs/security.md relies on)."""
+    problems = []
+    for stage, serverless in configs.stages.items():
+        extensions = (serverless.raw.get("resources") or {}).get("extensions") or {}
+        properties = (extensions.get("WebsocketsDeploymentStage") or {}).get("Properties") or {}
+        default = properties.get("DefaultRouteSettings") or {}
+        connect = (properties.get("RouteSettings") or {}).get("$connect") or {}
+        for where, settings in (("DefaultRouteSettings", default), ("RouteSettings.$connect", connect)):
+            for name in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+                if not _positive(settings.get(name)):
+                    problems.append(
+                        Problem(
+                            "throttling",
+                            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+                            f"{where}.{name} is {settings.get(name)!r}, not a positive number",
+                        )
+                    )
+        if stage not in configs.zappa:
+            continue
+        throttling = zappa_stage(configs.zappa, stage).get(ZAPPA_THROTTLING) or {}
+        for name in ("rate_limit", "burst_limit"):
+            if not _positive(throttling.get(name)):
+                problems.append(
+                    Problem(
+                        "throttling",
+                        f"stage {stage}: zappa_settings.json {ZAPPA_THROTTLING}.{name} is "
+                        f"{throttling.get(name)!r}, not a positive number",
+                    )
+                )
+    return problems
+
+
 # --- queues -----------------------------------------------------------------------------------
 
 
@@ -500,6 +544,7 @@ RULES: dict[str, Callable[[Configs], list[Problem]]] = {
     "parameters": rule_parameters,
     "django-role": rule_django_role,
     "runtime": rule_runtime,
+    "throttling": rule_throttling,
     "visibility": rule_visibility,
     "batch-failures": rule_batch_failures,
     "dlq-retention": rule_dlq_retention,

@@ -18,15 +18,22 @@ TICKET_SIGNING_KEY = env.str_("TICKET_SIGNING_KEY", ssm=True)
 TICKET_SIGNING_KEY_PREVIOUS = env.str_("TICKET_SIGNING_KEY_PREVIOUS", "", ssm=True)
 TICKET_TTL_SECONDS = env.int_("TICKET_TTL_SECONDS", 30)
 
-# Rate limits of logging in and of minting WebSocket tickets (docs/security.md), counted in the
-# database so every container sees the same counts. Each is requests per fixed window; 0 turns one
-# off. RATE_LIMIT_<NAME> in the environment overrides a default (a soak test raises them).
+# Rate limits of logging in, of minting tickets, grants and tokens, and of introspection
+# (docs/security.md), counted in the database so every container sees the same counts. Each is
+# requests per fixed window; 0 turns one off. RATE_LIMIT_<NAME> in the environment overrides a
+# default (a soak test raises them).
 RATE_LIMIT_DEFAULTS = {
     "window_seconds": 60,
     "login_per_ip": 30,  # every login POST from one address
     "login_failures_per_username": 10,  # failed logins for one username from one address
     "tickets_per_user": 30,  # a page load mints one; reconnects mint more
     "tickets_per_ip": 120,  # roomier than per user: an office or a mobile carrier shares one address
+    # Every login POST for one username, from any address: many addresses guessing one password.
+    # Higher than per address, since anyone can spend it (a nuisance for a minute, not a lockout).
+    "login_per_username": 50,
+    "grants_per_user": 60,  # one per job submitted while a page is open
+    "introspections_per_user": 600,  # per service credential: a service introspects per request
+    "tokens_per_user": 30,  # POST /api/auth/token/ (TokenExchangeThrottle): one per page load or service
 }
 RATE_LIMITS = {name: env.int_(f"RATE_LIMIT_{name.upper()}", default) for name, default in RATE_LIMIT_DEFAULTS.items()}
 if RATE_LIMITS["window_seconds"] < 1 or min(RATE_LIMITS.values()) < 0:

@@ -383,3 +383,29 @@ def test_make_package_refuses_an_interpreter_that_is_not_the_runtimes(
     monkeypatch.setattr(sys, "argv", ["infra.package", "--stage", "prod"])  # prod extends dev's runtime
     assert package.main() == 2
     assert f"package with Python {OTHER_PYTHON}" in capsys.readouterr().err
+
+
+# --- stage throttling (issue 17, finding 6) ---------------------------------------------------------
+
+
+def test_the_websocket_stage_and_its_connect_route_are_throttled(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "    wsConnectsPerSecond: 50\n", "    wsConnectsPerSecond: 0\n")
+    edit_text(copies["serverless"], "          ThrottlingBurstLimit: ${param:wsMessagesBurst}\n", "")
+    found = {p.message for p in problems(copies, "throttling")}
+    assert found == {
+        message
+        for stage in all_stages(copies)
+        for message in (
+            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+            "DefaultRouteSettings.ThrottlingBurstLimit is None, not a positive number",
+            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+            "RouteSettings.$connect.ThrottlingRateLimit is 0, not a positive number",
+        )
+    }
+
+
+def test_every_zappa_stage_has_its_throttling(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].update(apigateway_stage_throttling={"rate_limit": 100}))
+    assert [p.message for p in problems(copies, "throttling")] == [
+        "stage prod: zappa_settings.json apigateway_stage_throttling.burst_limit is None, not a positive number"
+    ]

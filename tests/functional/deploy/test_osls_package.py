@@ -181,3 +181,13 @@ def test_every_function_runs_the_one_runtime_zappa_runs(packaged: tuple[str, Pat
     runtime = zappa_stage(load_zappa(), stage)["runtime"]
     functions = resources_of(template(package_dir), "AWS::Lambda::Function")
     assert {name: f["Properties"]["Runtime"] for name, f in functions.items()} == dict.fromkeys(functions, runtime)
+
+
+def test_the_websocket_stage_is_throttled_and_connect_more_so(packaged: tuple[str, Path]) -> None:
+    """serverless.yml's resources.extensions reach the stage osls generates (issue 17, finding 6)."""
+    _, package_dir = packaged
+    (stage,) = resources_of(template(package_dir), "AWS::ApiGatewayV2::Stage").values()
+    default = stage["Properties"]["DefaultRouteSettings"]
+    connect = stage["Properties"]["RouteSettings"]["$connect"]
+    assert default["ThrottlingRateLimit"] > connect["ThrottlingRateLimit"] > 0
+    assert default["ThrottlingBurstLimit"] > connect["ThrottlingBurstLimit"] > 0
