@@ -71,10 +71,12 @@ class WsGateway:
         idle_timeout: float,
         max_connection_seconds: float,
         log: LogStream,
+        region: str,
         throttle_share: float = 0.0,
     ) -> None:
         self.pools = pools
         self.throttle_share = throttle_share
+        self.region = region  # the management API checks signatures for this region (management.py)
         self.routes = routes
         self.route_response = route_response
         self.selection_expression = selection_expression
