@@ -297,6 +297,7 @@ def report(
         "|---|---:|",
         *(f"| {name} | {size / 2**20:.1f} |" for name, size in sizes.items()),
         "",
-        "Target for ours: ≤ 15 MiB.",
+        "Target for ours: ≤ 21 MiB (15 until Swagger UI was served from our own static files, issue 17;"
+        " 16 until Django signed with ES256, whose `cryptography` binding is ~5 MiB zipped, issue 14).",
     ]
     return "\n".join(lines)

@@ -26,6 +26,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from infra.check.config import load_zappa, zappa_stage
+from infra.lambda_runtime import RuntimeMismatch, interpreter_version, require_interpreter
+
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
 # Hidden, so that zappa's scan of the project for WebSocket handlers skips it.
@@ -37,6 +40,8 @@ BUILD_ENV = {
     "DJANGO_SECRET_KEY": "build-time-only-never-deployed",
     "SSM_PARAMETER_PREFIX": "",
 }
+
+COLLECTSTATIC_IGNORED = ["--ignore", "rest_framework", "--ignore", "redoc"]
 
 LAZY_BOTO = '''\
 class _ImportOnFirstUse:
@@ -60,7 +65,10 @@ def zappa_version() -> str:
 
 def ensure_build_venv() -> Path:
     """A virtualenv holding only what the Django function ships, plus zappa to package it."""
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + zappa_version().encode()).hexdigest()
+    # A venv made by another Python (after a runtime change) is made again.
+    wanted = hashlib.sha256(
+        REQUIREMENTS.read_bytes() + zappa_version().encode() + interpreter_version().encode()
+    ).hexdigest()
     stamp = BUILD_VENV / ".requirements-sha256"
     if stamp.exists() and stamp.read_text() == wanted:
         return BUILD_VENV
@@ -75,12 +83,25 @@ def ensure_build_venv() -> Path:
 def collect_static() -> None:
     shutil.rmtree(REPO / "staticfiles", ignore_errors=True)
     subprocess.run(
-        # The browsable API is off (JSON only), so DRF's own assets are not shipped.
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", "--ignore", "rest_framework"],
+        # The browsable API is off (JSON only), so DRF's own assets are not shipped, nor Redoc (we
+        # serve Swagger UI only). The sidecar's own static folder is excluded from the zip
+        # (zappa_settings.json): WhiteNoise serves the collected copy.
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", *COLLECTSTATIC_IGNORED],
         cwd=REPO,
         env={**os.environ, **BUILD_ENV},
         check=True,
     )
+    drop_source_maps(REPO / "staticfiles")
+
+
+def drop_source_maps(static_root: Path) -> int:
+    """Deletes collected source maps (Swagger UI's are 2.5 MB): only a developer's browser tools
+    ever ask for them, and a missing one is a 404 there. They are collected at all because the
+    manifest storage insists that every ``sourceMappingURL`` it rewrites resolves."""
+    maps = [path for pattern in ("*.map", "*.map.gz", "*.map.br") for path in static_root.rglob(pattern)]
+    for path in maps:
+        path.unlink()
+    return len(maps)
 
 
 def zappa_package(*, stage: str, output: Path, settings_file: Path | None = None) -> Path:
@@ -197,10 +218,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args()
-    with open(REPO / "zappa_settings.json") as settings:
-        stages = json.load(settings)
+    stages = load_zappa(REPO / "zappa_settings.json")
     if args.stage not in stages:
         parser.error(f"zappa_settings.json has no stage {args.stage!r} (it has {', '.join(stages)})")
+    # The bytecode is compiled by this interpreter, and .pyc files are specific to one Python
+    # version: on another runtime our modules would recompile at every cold start and third-party
+    # ones, shipped as bytecode alone, would not import at all.
+    try:
+        require_interpreter(str(zappa_stage(stages, args.stage).get("runtime", "")))
+    except RuntimeMismatch as error:
+        print(f"make package: {error}", file=sys.stderr)
+        return 2
     build(args.stage)
     return 0
 

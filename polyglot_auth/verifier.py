@@ -116,7 +116,7 @@ class TokenVerifier:
             raise TokenRejected("token_malformed", "not a compact JWS of canonical base64url segments")
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, RecursionError) as error:  # a header nested too deeply: RecursionError
             raise TokenRejected("token_malformed", "not a compact JWS") from error
         if header.get("alg") != ALGORITHM:
             raise TokenRejected("token_malformed", "the algorithm must be ES256")
@@ -146,8 +146,8 @@ class TokenVerifier:
             raise TokenRejected("token_wrong_audience", f"the token is not for {self.audience}") from error
         except jwt.InvalidIssuerError as error:
             raise TokenRejected("token_wrong_issuer", "the token is from another issuer") from error
-        except jwt.PyJWTError as error:
-            raise TokenRejected("token_malformed", str(error)) from error
+        except (jwt.PyJWTError, RecursionError) as error:
+            raise TokenRejected("token_malformed", "not a token Django signed") from error
         # Times are checked here, not by PyJWT, which also takes "123" or 123.0 and has no lifetime cap.
         if not all(_is_int(claims.get(name)) for name in ("exp", "iat")) or (
             "nbf" in claims and not _is_int(claims["nbf"])
@@ -171,6 +171,10 @@ def _keys_by_kid(jwks: dict[str, Any]) -> dict[str, Any]:
         if entry.get("alg", ALGORITHM) != ALGORITHM or entry.get("use", "sig") != "sig":
             continue
         kid = entry.get("kid")
-        if isinstance(kid, str) and kid:
+        if not isinstance(kid, str) or not kid:
+            continue
+        try:
             keys[kid] = jwt.PyJWK.from_dict(entry, algorithm=ALGORITHM).key
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError):  # a point off the curve, bad base64
+            continue
     return keys

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS, ACCESS_TOKEN_TYPE, AccessTokenClaims
+from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS, ACCESS_TOKEN_TYPE, SCOPE_PATTERN, AccessTokenClaims
 from django_app.accounts.issuer import token_sign
 from django_app.accounts.registry import service_get
 from django_app.config.errors import ApiError
+
+_SCOPE = re.compile(SCOPE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -19,15 +22,20 @@ class IssuedToken:
     claims: AccessTokenClaims
 
 
-def access_token_scopes(*, user: Any, audience: str, asked: list[str] | None) -> list[str]:
-    """The scopes to grant: those asked for (all the user may have when none are), each checked.
+def access_token_scopes(*, user: Any, audience: str, scope: str | None) -> list[str]:
+    """The scopes to grant: those ``scope`` asks for, space-separated (all the user may have when
+    it is left out), each checked.
 
     ``unknown_audience`` (400) for a service not in the registry, ``invalid_scope`` (400) for a
-    scope the service does not have, ``insufficient_scope`` (403) for one this user may not get.
+    malformed scope or one the service does not have, ``insufficient_scope`` (403) for one this
+    user may not get.
     """
     service = service_get(audience)
     if service is None:
         raise ApiError(status_code=400, code="unknown_audience", message=f"No service is registered as {audience!r}.")
+    asked = scope.split() if scope is not None else None
+    if asked is not None and not all(_SCOPE.match(name) for name in asked):
+        raise ApiError(status_code=400, code="invalid_scope", message="Scopes are space-separated names.")
     if asked is None:
         return sorted(scope for scope, need in service.scopes.items() if need is None or user.has_perm(need))
     unknown = sorted(set(asked) - service.scopes.keys())

@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from pydantic import ValidationError
-from rest_framework import serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS, ACCESS_TOKEN_TYPE, SCOPE_PATTERN, AccessTokenClaims
+from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS, ACCESS_TOKEN_TYPE, AccessTokenClaims
 from django_app.accounts.access_tokens import access_token_issue, access_token_scopes
 from django_app.accounts.authentication import authenticated_user
 from django_app.accounts.issuer import token_verifier
 from django_app.accounts.models import ApiToken
-from django_app.accounts.permissions import service_credential_of, service_may
-from django_app.accounts.throttles import TicketMintThrottle
+from django_app.accounts.permissions import CanIntrospect, service_credential_of
+from django_app.accounts.throttles import (
+    GrantMintThrottle,
+    IntrospectThrottle,
+    TicketMintThrottle,
+    TokenExchangeThrottle,
+)
 from django_app.accounts.tickets import grant_mint, ticket_mint
 from django_app.accounts.tokens import TOKEN_PREFIX, api_token_find
 from django_app.accounts.users import user_find_active
 from django_app.config.errors import ApiError
 from django_app.jobs.selectors import job_ids_owned
 from polyglot_auth.verifier import TokenRejected
-
-SCOPE = re.compile(SCOPE_PATTERN)
 
 
 def _owned_job_ids(request: Request, serializer: type[serializers.Serializer], user_id: int) -> list[uuid.UUID]:
@@ -102,6 +104,8 @@ class GrantRequestSerializer(serializers.Serializer):
 class GrantCreateApi(APIView):
     """Mint a grant for ``job:<id>`` topics of own jobs, for a connection that is already open."""
 
+    throttle_classes = [GrantMintThrottle]
+
     @extend_schema(
         request=GrantRequestSerializer,
         responses={
@@ -114,6 +118,7 @@ class GrantCreateApi(APIView):
                 },
             ),
             404: _NOT_OWNED,
+            429: OpenApiResponse(description="`rate_limited`: too many grants; wait `Retry-After` seconds."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -148,6 +153,8 @@ class TokenExchangeApi(APIView):
     service verifies it offline with Django's JWKS.
     """
 
+    throttle_classes = [TokenExchangeThrottle]
+
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
@@ -170,12 +177,8 @@ class TokenExchangeApi(APIView):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticated_user(request)
-        raw_scope = body.validated_data.get("scope")
-        asked = raw_scope.split() if isinstance(raw_scope, str) else None
-        if asked is not None and not all(SCOPE.match(scope) for scope in asked):
-            raise ApiError(status_code=400, code="invalid_scope", message="Scopes are space-separated names.")
         audience = body.validated_data["audience"]
-        scopes = access_token_scopes(user=user, audience=audience, asked=asked)
+        scopes = access_token_scopes(user=user, audience=audience, scope=body.validated_data.get("scope"))
         issued = access_token_issue(user=user, audience=audience, scopes=scopes, client_id=_client_id(request))
         return Response(
             {
@@ -206,7 +209,8 @@ class IntrospectApi(APIView):
     redeemed in one place only, ``$connect``.
     """
 
-    service_permission = "introspect"
+    permission_classes = [permissions.IsAuthenticated, CanIntrospect]
+    throttle_classes = [IntrospectThrottle]
 
     @extend_schema(
         request=inline_serializer("IntrospectRequest", {"token": serializers.CharField()}),
@@ -217,12 +221,7 @@ class IntrospectApi(APIView):
     )
     def post(self, request: Request) -> Response:
         caller = service_credential_of(request)
-        if caller is None or not service_may(request, "introspect"):
-            raise ApiError(
-                status_code=403,
-                code="service_credential_required",
-                message="Introspection needs a service credential allowed to introspect.",
-            )
+        assert caller is not None  # CanIntrospect admitted only service credentials
         raw = request.data.get("token") if isinstance(request.data, dict) else None
         if not isinstance(raw, str) or not raw:
             return Response(

@@ -1,9 +1,12 @@
 """Rate limits around Django's login views (the site's and the admin's).
 
-Two counts per login POST, in this order:
+Three counts per login POST, in this order:
 
-- ``login-ip``: every attempt from one address (``RATE_LIMITS["login_per_ip"]``), so one host
-  cannot try many usernames;
+- ``login-ip``: every attempt from one address (``RATE_LIMITS["login_per_ip"]``; an IPv6 client
+  by its /64), so one host cannot try many usernames;
+- ``login-username``: every attempt for one username from any address
+  (``RATE_LIMITS["login_per_username"]``), so many addresses cannot share the guessing of one
+  password; roomier, since anyone can spend it;
 - ``login-failures``: failed attempts for one username from one address
   (``RATE_LIMITS["login_failures_per_username"]``). Keyed by address too, so that someone who
   knows a username cannot lock its owner out from everywhere. The attempt is counted before the
@@ -25,25 +28,33 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from django_app.accounts.ratelimits import client_ip, rate_limit_forget, rate_limit_hit
+from django_app.accounts.ratelimits import client_subject, rate_limit_forget, rate_limit_hit
 
 LOGIN_IP = "login-ip"
 LOGIN_FAILURES = "login-failures"
+LOGIN_USERNAME = "login-username"
 
 View = Callable[..., HttpResponseBase]
 
 
-def _username_at(request: HttpRequest, ip: str) -> str:
+def _username(request: HttpRequest) -> str:
     # Casefolded: "Alice" and "alice" share one count whichever the user model tells apart.
-    username = str(request.POST.get("username", "")).strip().casefold()
-    return f"{username}\n{ip}"
+    return str(request.POST.get("username", "")).strip().casefold()
+
+
+def _username_at(request: HttpRequest, ip: str) -> str:
+    return f"{_username(request)}\n{ip}"
 
 
 def login_attempt_refusal(request: HttpRequest) -> int | None:
     """Counts a login POST; the seconds to wait when one of its limits is exceeded, else None."""
-    ip = client_ip(request)
+    ip = client_subject(request)
     limits = settings.RATE_LIMITS
     retry_after = rate_limit_hit(rule=LOGIN_IP, subject=ip, limit=limits["login_per_ip"])
+    if retry_after is None:
+        retry_after = rate_limit_hit(
+            rule=LOGIN_USERNAME, subject=_username(request), limit=limits["login_per_username"]
+        )
     if retry_after is None:
         retry_after = rate_limit_hit(
             rule=LOGIN_FAILURES, subject=_username_at(request, ip), limit=limits["login_failures_per_username"]
@@ -77,7 +88,7 @@ def login_rate_limited(view: View) -> View:
             return _refused(view, request, retry_after, *args, **kwargs)
         response = view(request, *args, **kwargs)
         if response.status_code in (301, 302, 303) and request.user.is_authenticated:
-            rate_limit_forget(rule=LOGIN_FAILURES, subject=_username_at(request, client_ip(request)))
+            rate_limit_forget(rule=LOGIN_FAILURES, subject=_username_at(request, client_subject(request)))
         return response
 
     return guarded

@@ -22,6 +22,17 @@ def service_may(request: Request, permission: str) -> bool:
     return credential is not None and permission in credential.permissions
 
 
+class CanIntrospect(permissions.BasePermission):
+    """A service credential allowed ``introspect``; checked before throttling, so no one else is counted."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not service_may(request, "introspect"):
+            raise exceptions.PermissionDenied(
+                "Introspection needs a service credential allowed to introspect.", code="service_credential_required"
+            )
+        return True
+
+
 class NotAServiceCredential(permissions.BasePermission):
     """On every view by default: a service credential acts as no user. A view that serves services
     sets ``service_permission`` and checks it with ``service_may``."""

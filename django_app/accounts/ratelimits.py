@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -108,3 +109,27 @@ def client_ip(request: HttpRequest) -> str:
         if isinstance(source, str) and source:
             return source
     return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+# An IPv6 client usually holds a whole /64 (SLAAC, privacy addresses): counted per address it could
+# take a fresh one for every request. RFC 6177 and providers hand out at least a /64 per site.
+IPV6_PREFIX = 64
+
+
+def address_subject(ip: str) -> str:
+    """What an address is counted as: an IPv4 address itself, an IPv6 address by its /64 (an
+    IPv4-mapped one as its IPv4 address); anything unparsable as it is."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
+
+
+def client_subject(request: HttpRequest) -> str:
+    """The client's address as rate limits count it (``address_subject`` of ``client_ip``)."""
+    return address_subject(client_ip(request))

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from django_app.accounts import apis as account_apis
 from django_app.accounts import schema as _schema  # noqa: F401 - registers the bearer scheme
+from django_app.config.api_docs import ApiDocsAccess
 from django_app.jobs import apis as job_apis
 
 urlpatterns = [
@@ -19,6 +20,10 @@ urlpatterns = [
     path("ws/grants/", account_apis.GrantCreateApi.as_view(), name="ws-grant"),
     path("auth/token/", account_apis.TokenExchangeApi.as_view(), name="auth-token"),
     path("auth/introspect/", account_apis.IntrospectApi.as_view(), name="introspect"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[ApiDocsAccess]),
+        name="swagger-ui",
+    ),
 ]

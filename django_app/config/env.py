@@ -95,6 +95,15 @@ def float_(name: str, default: float) -> float:
     return number
 
 
+def choice_(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    value = _lookup(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def list_(name: str, default: list[str] | None = None) -> list[str]:
     value = _lookup(name)
     if value is None:

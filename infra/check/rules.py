@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import lambda_runtime
+from infra.check import django_role
 from infra.check.config import REPO, Serverless, declared_stages, default_stage_and_region, zappa_stage
 from infra.signing_keys.store import issuer_path
 
@@ -58,6 +60,8 @@ class Configs:
     django_settings: Path = DJANGO_SETTINGS
     operations_doc: Path = OPERATIONS_DOC
     root: Path = REPO
+    # Where zappa runs, beside zappa_settings.json: attach_policy paths are relative to it.
+    zappa_dir: Path = REPO
 
 
 def _ref_name(value: Any) -> str | None:
@@ -115,12 +119,13 @@ def rule_region(configs: Configs) -> list[Problem]:
                     f"{serverless.region!r}",
                 )
             )
-        for statement in zappa.get("extra_permissions") or []:
-            resources = statement.get("Resource")
-            for arn in resources if isinstance(resources, list) else [resources]:
-                match = _ARN_REGION.match(str(arn))
+        for statement in _django_statements(zappa, configs.zappa_dir):
+            for arn in django_role.as_list(statement.get("Resource", [])):
+                match = _ARN_REGION.match(arn)
                 if match and match.group(1) not in ("", "*", serverless.region):
-                    problems.append(Problem("region", f"stage {stage}: zappa extra_permissions names region in {arn}"))
+                    problems.append(
+                        Problem("region", f"stage {stage}: the Django function's policy names region in {arn}")
+                    )
     return problems
 
 
@@ -228,22 +233,33 @@ def rule_parameters(configs: Configs) -> list[Problem]:
                     "(and it is not an operator parameter)",
                 )
             )
-        problems += _zappa_permissions(stage, zappa, serverless, prefix)
+        problems += _zappa_permissions(stage, _django_statements(zappa, configs.zappa_dir), serverless, prefix)
     return problems
 
 
-def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless, prefix: str) -> list[Problem]:
-    """The Django function's extra permissions name this stage's queue, topic and parameter path."""
+def _django_statements(zappa: dict[str, Any], root: Path) -> list[dict[str, Any]]:
+    """The stage's own policy statements; none when it has no readable policy file (the
+    django-role rule reports that)."""
+    if "attach_policy" not in zappa:
+        return list(zappa.get("extra_permissions") or [])
+    try:
+        return django_role.policy_statements(zappa, root)
+    except django_role.PolicyUnreadable:
+        return []
+
+
+def _zappa_permissions(
+    stage: str, statements: list[dict[str, Any]], serverless: Serverless, prefix: str
+) -> list[Problem]:
+    """The Django function's policy names this stage's queue, topic and parameter path."""
     problems = []
     queues = _resource_names(serverless, "AWS::SQS::Queue", "QueueName")
     topics = _resource_names(serverless, "AWS::SNS::Topic", "TopicName")
     actions_seen: set[str] = set()
-    for statement in zappa.get("extra_permissions") or []:
-        actions = statement.get("Action")
-        resources = statement.get("Resource")
-        for action in actions if isinstance(actions, list) else [actions]:
-            actions_seen.add(str(action))
-            for arn in [str(r) for r in (resources if isinstance(resources, list) else [resources])]:
+    for statement in statements:
+        for action in django_role.as_list(statement.get("Action", [])):
+            actions_seen.add(action)
+            for arn in django_role.as_list(statement.get("Resource", [])):
                 last = arn.rsplit(":", 1)[-1]
                 if action.startswith("sqs:") and last not in queues:
                     problems.append(Problem("parameters", f"stage {stage}: zappa {action} on {arn}: no such queue"))
@@ -254,6 +270,138 @@ def _zappa_permissions(stage: str, zappa: dict[str, Any], serverless: Serverless
                     problems.append(Problem("parameters", f"stage {stage}: zappa reads SSM path {arn}, not {prefix}"))
     if "ssm:GetParametersByPath" not in actions_seen:
         problems.append(Problem("parameters", f"stage {stage}: zappa may not ssm:GetParametersByPath on {prefix}"))
+    return problems
+
+
+# --- the Django function's role ---------------------------------------------------------------
+
+
+def rule_django_role(configs: Configs) -> list[Problem]:
+    """Each Zappa stage replaces Zappa's default policy with its own least-privilege one."""
+    problems = []
+    for stage in configs.zappa:
+        zappa = zappa_stage(configs.zappa, stage)
+
+        def problem(message: str, stage: str = stage) -> None:
+            problems.append(Problem("django-role", f"stage {stage}: {message}"))
+
+        if django_role.has_own_role(zappa):
+            continue
+        if "attach_policy" not in zappa:
+            problem(
+                "no attach_policy (nor role_arn with manage_roles: false), so Zappa gives the function its "
+                "default policy (s3:*, sqs:*, sns:*, dynamodb:*, kinesis:* on *, ...): set attach_policy to "
+                f"infra/iam/django-{stage}.json"
+            )
+            continue
+        if zappa.get("extra_permissions"):
+            problem(f"extra_permissions: Zappa appends them to the policy; put them in {zappa['attach_policy']}")
+        try:
+            statements = django_role.policy_statements(zappa, configs.zappa_dir)
+        except django_role.PolicyUnreadable as error:
+            problem(str(error))
+            continue
+        vpc = bool((zappa.get("vpc_config") or {}).get("SubnetIds"))
+        for message in django_role.wildcard_problems(statements, vpc=vpc):
+            problem(f"{zappa['attach_policy']}: {message}")
+        if vpc:
+            for action in sorted(django_role.missing_vpc_actions(statements)):
+                problem(f"{zappa['attach_policy']}: vpc_config is set but {action} is not allowed")
+        function = django_role.lambda_name(zappa, stage)
+        for message in django_role.log_problems(statements, function=function):
+            problem(f"{zappa['attach_policy']}: {message}")
+    return problems
+
+
+# --- the Python runtime --------------------------------------------------------------------------
+
+
+def _python_version_args(serverless: Serverless) -> list[str]:
+    requirements = (serverless.raw.get("custom") or {}).get("pythonRequirements") or {}
+    return [
+        str(arg).split("=", 1)[1]
+        for arg in requirements.get("pipCmdExtraArgs") or []
+        if str(arg).startswith("--python-version=")
+    ]
+
+
+def rule_runtime(configs: Configs) -> list[Problem]:
+    """One Python runtime everywhere (infra/lambda_runtime.py), and `make package` on its Python."""
+    problems = []
+    runtimes: set[str] = set()
+    for stage, serverless in configs.stages.items():
+
+        def problem(message: str, stage: str = stage) -> None:
+            problems.append(Problem("runtime", f"stage {stage}: {message}"))
+
+        runtime = str(serverless.provider.get("runtime", ""))
+        version = lambda_runtime.runtime_version(runtime)
+        if version is None:
+            problem(f"serverless.yml provider.runtime {runtime!r} is not a Python runtime")
+            continue
+        runtimes.add(runtime)
+        for name, function in serverless.functions.items():
+            if function.get("runtime", runtime) != runtime:
+                problem(f"serverless.yml function {name} runs {function['runtime']}, the provider {runtime}")
+        requirements = (serverless.raw.get("custom") or {}).get("pythonRequirements") or {}
+        if str(requirements.get("pythonBin", runtime)) != runtime:
+            problem(f"serverless.yml pythonBin {requirements.get('pythonBin')!r} is not {runtime}")
+        for wheel_version in _python_version_args(serverless) or ["(none)"]:
+            if wheel_version != version:
+                problem(f"serverless.yml builds wheels for --python-version={wheel_version}, the runtime is {runtime}")
+        if stage in configs.zappa:
+            zappa_runtime = zappa_stage(configs.zappa, stage).get("runtime")
+            if zappa_runtime != runtime:
+                problem(f"zappa_settings.json runtime {zappa_runtime!r} != serverless.yml's {runtime!r}")
+    # `make package` compiles bytecode with this interpreter (the venv's, as `make check-config`).
+    for runtime in sorted(runtimes):
+        message = lambda_runtime.interpreter_problem(runtime)
+        if message:
+            problems.append(Problem("runtime", f"make package: {message}"))
+    return problems
+
+
+# --- API Gateway stage throttling --------------------------------------------------------------
+
+# Zappa has no setting for stage throttling; this key (which Zappa ignores) holds the numbers the
+# operator applies after each first deploy (docs/operations.md, "Stage throttling").
+ZAPPA_THROTTLING = "apigateway_stage_throttling"
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def rule_throttling(configs: Configs) -> list[Problem]:
+    """Both APIs' stages are throttled (the outer rate limit docs/security.md relies on)."""
+    problems = []
+    for stage, serverless in configs.stages.items():
+        extensions = (serverless.raw.get("resources") or {}).get("extensions") or {}
+        properties = (extensions.get("WebsocketsDeploymentStage") or {}).get("Properties") or {}
+        default = properties.get("DefaultRouteSettings") or {}
+        connect = (properties.get("RouteSettings") or {}).get("$connect") or {}
+        for where, settings in (("DefaultRouteSettings", default), ("RouteSettings.$connect", connect)):
+            for name in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+                if not _positive(settings.get(name)):
+                    problems.append(
+                        Problem(
+                            "throttling",
+                            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+                            f"{where}.{name} is {settings.get(name)!r}, not a positive number",
+                        )
+                    )
+        if stage not in configs.zappa:
+            continue
+        throttling = zappa_stage(configs.zappa, stage).get(ZAPPA_THROTTLING) or {}
+        for name in ("rate_limit", "burst_limit"):
+            if not _positive(throttling.get(name)):
+                problems.append(
+                    Problem(
+                        "throttling",
+                        f"stage {stage}: zappa_settings.json {ZAPPA_THROTTLING}.{name} is "
+                        f"{throttling.get(name)!r}, not a positive number",
+                    )
+                )
     return problems
 
 
@@ -431,6 +579,9 @@ RULES: dict[str, Callable[[Configs], list[Problem]]] = {
     "stages": rule_stages,
     "region": rule_region,
     "parameters": rule_parameters,
+    "django-role": rule_django_role,
+    "runtime": rule_runtime,
+    "throttling": rule_throttling,
     "visibility": rule_visibility,
     "batch-failures": rule_batch_failures,
     "dlq-retention": rule_dlq_retention,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         help="fault injection: share (0-1) of management API posts answered 429 LimitExceededException",
     )
     parser.add_argument("--ready-file", type=Path, help="write the URLs here as JSON once the stack answers")
+    parser.add_argument(
+        "--demo-user-anywhere",
+        action="store_true",
+        help="make or reset the demo superuser even in a DATABASE_URL that is not the stack's own SQLite "
+        "(a throwaway test database: LocalStack passes it)",
+    )
     return parser
 
 
@@ -66,16 +73,21 @@ def main() -> int:
     if not 0.0 <= args.throttle_share <= 1.0:
         raise SystemExit("--throttle-share is a share between 0 and 1")
     environment = _environment(args.env)
+    # Before anything (moto, the functions, SQLite) writes: .local/ is for its owner only.
+    from infra.local.private_state import private_state_dir
+
+    private_state_dir(args.state_dir)
     from infra.local.moto_server import MotoServer, free_port
 
     moto = MotoServer(port=free_port())
     moto.launch()  # the slowest part (moto imports for seconds) starts first, in its own process
     from infra.local.logstream import LogStream
     from infra.local.orchestrator import PortInUse, Stack, StackOptions
-    from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, local_secrets, prepare_django
+    from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, is_local_sqlite, local_secrets, prepare_django
 
-    args.state_dir.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{args.state_dir.resolve() / 'db.sqlite3'}"
+    # A known superuser password is fine in the stack's own SQLite file, never in someone's database.
+    demo_user = is_local_sqlite(database_url, args.state_dir) or args.demo_user_anywhere
     log = LogStream()
     stack = Stack(
         StackOptions(
@@ -107,12 +119,13 @@ def main() -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         try:
-            urls = await stack.start(setup=prepare_django)
+            urls = await stack.start(setup=functools.partial(prepare_django, demo_user=demo_user))
         except BaseException:
             await stack.stop()
             raise
         print(f"\n  Stack URL:   {urls.http_url}/", flush=True)
-        print(f"  Demo login:  {DEMO_USERNAME} / {DEMO_PASSWORD}", flush=True)
+        demo = f"{DEMO_USERNAME} / {DEMO_PASSWORD}" if demo_user else "none (DATABASE_URL is not the local SQLite)"
+        print(f"  Demo login:  {demo}", flush=True)
         print(f"  WebSocket:   {urls.ws_url}", flush=True)
         print(f"  Management:  {urls.management_url}/@connections/{{id}}", flush=True)
         print(f"  AWS (moto):  {urls.aws_endpoint}", flush=True)

@@ -2,7 +2,9 @@
 or without the stage prefix: POST sends (413 over 128 KB), GET describes, DELETE closes; an
 unknown, closed or not yet established connection is 410 ``GoneException``. Errors carry
 ``x-amzn-ErrorType`` and a JSON ``{"message"}`` body, which is what botocore's rest-json parser
-reads. Signatures are not verified locally.
+reads. As on AWS, a call must be SigV4-signed (``sigv4_check``), here with the stack's fake
+credentials, which the functions and the tests sign with: an unsigned one is 403
+``MissingAuthenticationTokenException``, a wrong signature 403 ``InvalidSignatureException``.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import datetime as dt
 import json
 import random
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from infra.local.http_gateway import Receive, Scope, Send
+from infra.local.moto_server import FAKE_CREDENTIALS
+from infra.local.sigv4_check import SignedRequest, signature_problem
 
 if TYPE_CHECKING:
     from infra.local.ws_gateway import WsGateway
@@ -41,6 +46,29 @@ def _connection_id(path: str, stage: str) -> str | None:
     return None
 
 
+def _signature_problem(scope: Scope, body: bytes, *, region: str) -> str | None:
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    request = SignedRequest(
+        method=scope["method"],
+        url=f"http://{headers.get('host', '')}{raw_path.split('?', 1)[0]}",
+        query=query,
+        headers=headers,
+        body=body,
+    )
+    return signature_problem(
+        request,
+        access_key=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        secret_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region=region,
+    )
+
+
 async def management_api(gateway: WsGateway, scope: Scope, receive: Receive, send: Send) -> None:
     body = b""
     for _ in range(10_000):  # bounded: requests over 128 KB are refused below anyway
@@ -48,6 +76,14 @@ async def management_api(gateway: WsGateway, scope: Scope, receive: Receive, sen
         body += message.get("body", b"")
         if not message.get("more_body") or len(body) > MAX_DATA_BYTES + 1:
             break
+    problem = _signature_problem(scope, body, region=gateway.region)
+    if problem is not None:
+        gateway.log.line("management", f"403 {scope['method']} {scope['path']}: {problem}")
+        if "Authorization" in problem:
+            await _answer(send, 403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
+        else:
+            await _answer(send, 403, {"message": f"Forbidden: {problem}"}, "InvalidSignatureException")
+        return
     connection_id = _connection_id(scope["path"], gateway.stage)
     if connection_id is None:
         await _answer(send, 403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")

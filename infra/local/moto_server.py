@@ -18,6 +18,8 @@ from infra.local import moto_speedups
 moto_speedups.share_botocore_data()
 from moto.server import ThreadedMotoServer
 moto_speedups.install()
+from infra.local import moto_guard
+moto_guard.install()  # no page's requests: an Origin or a foreign Host is refused
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: the stack logs invocations
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
 server.start()

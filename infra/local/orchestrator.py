@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from infra.check.config import SERVERLESS, ZAPPA
+from infra.local.browser_guard import BrowserGuard, own_hosts, own_origins
 from infra.local.config import STAGE, Schedule, StackSpec, load_spec
 from infra.local.events import scheduled_event
 from infra.local.functions import FunctionConfig, FunctionPool
@@ -173,6 +175,7 @@ class Stack:
             idle_timeout=self.options.idle_timeout,
             max_connection_seconds=self.options.max_connection_seconds,
             log=self.log,
+            region=self.spec.region,
             throttle_share=self.options.throttle_share,
         )
         self.ws = ws
@@ -182,7 +185,15 @@ class Stack:
             django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up"),
         )
         self.phase("Django function warm")
-        for app, sock in ((http, http_sock), (ws, ws_sock)):
+        # No other site's page gets in: a foreign Origin or Host is a 403 (browser_guard.py). The
+        # page may open WebSockets; nothing in a browser may call the management API.
+        host = self.options.host
+        http_port, ws_port = http_sock.getsockname()[1], ws_sock.getsockname()[1]
+        page = own_origins(host, http_port)
+        refused = partial(self.log.line, "guard")
+        guarded_http = BrowserGuard(http, hosts=own_hosts(host, http_port), http_origins=page, on_refusal=refused)
+        guarded_ws = BrowserGuard(ws, hosts=own_hosts(host, ws_port), websocket_origins=page, on_refusal=refused)
+        for app, sock in ((guarded_http, http_sock), (guarded_ws, ws_sock)):
             config = uvicorn.Config(
                 app,
                 lifespan="off",

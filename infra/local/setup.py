@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a local-only account, printed by `make run`
 
 
-def prepare_django() -> None:
+NO_DEMO_USER = (
+    "make run: DATABASE_URL names a database other than the stack's own SQLite file, so no demo user "
+    "is created or reset there (its password would become the public demo-password). Log in with "
+    "an account of that database, or `manage.py createsuperuser` there."
+)
+
+
+def is_local_sqlite(database_url: str, state_dir: Path) -> bool:
+    """Whether the URL is a SQLite file inside the stack's state folder (.local/): the one
+    database `make run` owns, where a known superuser password harms nobody else."""
+    import dj_database_url
+
+    try:
+        parsed = dj_database_url.parse(database_url)
+    except ValueError:
+        return False
+    name = str(parsed.get("NAME") or "")
+    if parsed.get("ENGINE") != "django.db.backends.sqlite3" or not name or name == ":memory:":
+        return False
+    return Path(name).resolve().is_relative_to(state_dir.resolve())
+
+
+def prepare_django(*, demo_user: bool = True) -> None:
+    """Migrates, then makes or resets the demo superuser, only when ``demo_user`` (the caller
+    decides: the stack's own SQLite database, or a throwaway one a test named)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings.local")
     import django
 
@@ -17,7 +42,10 @@ def prepare_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    ensure_demo_user()
+    if demo_user:
+        ensure_demo_user()
+    else:
+        print(NO_DEMO_USER, file=sys.stderr, flush=True)
 
 
 def ensure_demo_user() -> None:

@@ -77,6 +77,10 @@ class LocalStack:
                 self.command += [flag, str(value)]
         for key, text in (environment or {}).items():
             self.command += ["--env", f"{key}={text}"]
+        if database_url:
+            # The tests' and the soak's databases are their own throwaway ones: the demo user the
+            # helpers log in as may be made there (make run alone refuses: infra/local/setup.py).
+            self.command.append("--demo-user-anywhere")
         self.database_url = database_url
         self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}

@@ -51,8 +51,8 @@ def select_route(expression: str, body: str | bytes, routes: dict[str, str]) -> 
             for part in expression[len(prefix) :].split("."):
                 value = value.get(part) if isinstance(value, dict) else None
             key = value if isinstance(value, str) else None
-        except ValueError:
-            key = None
+        except (ValueError, RecursionError):  # not JSON, or nested past what json can parse
+            key = None  # API Gateway sends both to $default; never drop the frame
     if key is not None and key in routes:
         return key
     return "$default" if "$default" in routes else None
@@ -71,10 +71,12 @@ class WsGateway:
         idle_timeout: float,
         max_connection_seconds: float,
         log: LogStream,
+        region: str,
         throttle_share: float = 0.0,
     ) -> None:
         self.pools = pools
         self.throttle_share = throttle_share
+        self.region = region  # the management API checks signatures for this region (management.py)
         self.routes = routes
         self.route_response = route_response
         self.selection_expression = selection_expression

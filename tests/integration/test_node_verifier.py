@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,19 +18,11 @@ from django_app.accounts.access_tokens import access_token_issue
 from django_app.accounts.signing_keys import keyring
 from django_app.accounts.tickets import ticket_mint
 from tests import token_forgeries as forge
+from tests.node import node_executable
 from tests.signing_keys import key_pem, private_key
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "verify-node"
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required in CI")
-        pytest.skip("node is not installed")
-    return node
 
 
 def _cases(user: Any) -> list[dict[str, Any]]:
@@ -67,7 +58,7 @@ def _cases(user: Any) -> list[dict[str, Any]]:
 def test_the_node_verifier_accepts_what_django_signs_and_refuses_every_forgery(
     live_server: Any, user: Any, settings: Any, tmp_path: Path
 ) -> None:
-    node = _node()
+    node = node_executable()
     settings.AUTH_ISSUER = live_server.url
     settings.AUTH_SIGNING_KEY = key_pem("rotated-out")
     rotated_out = access_token_issue(user=user, audience="webhooks", scopes=[], client_id="session").token

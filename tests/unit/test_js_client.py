@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.node import node_executable
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_jobs_client_unit_tests_pass() -> None:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is required in CI")
-        pytest.skip("node is not installed")
+    node = node_executable()
     result = subprocess.run(
         [node, "--test", "tests/js/"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )

@@ -4,27 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_rate_limit_counter'),
+        ("accounts", "0002_rate_limit_counter"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='RedeemedTicket',
+            name="RedeemedTicket",
         ),
         migrations.AlterModelOptions(
-            name='apitoken',
-            options={'ordering': ['-created_at']},
+            name="apitoken",
+            options={"ordering": ["-created_at"]},
         ),
         migrations.AddField(
-            model_name='apitoken',
-            name='permissions',
-            field=models.JSONField(blank=True, default=list, help_text='What a service credential may do, e.g. introspect, jobs:read.'),
+            model_name="apitoken",
+            name="permissions",
+            field=models.JSONField(
+                blank=True, default=list, help_text="What a service credential may do, e.g. introspect, jobs:read."
+            ),
         ),
         migrations.AddField(
-            model_name='apitoken',
-            name='service',
-            field=models.CharField(blank=True, default='', help_text='The service (AUTH_SERVICES) this credential belongs to.', max_length=64),
+            model_name="apitoken",
+            name="service",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The service (AUTH_SERVICES) this credential belongs to.",
+                max_length=64,
+            ),
         ),
     ]

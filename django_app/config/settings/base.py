@@ -37,15 +37,22 @@ AUTH_SERVICES: dict[str, dict[str, object]] = {
 }
 TICKET_TTL_SECONDS = env.int_("TICKET_TTL_SECONDS", 30)
 
-# Rate limits of logging in and of minting WebSocket tickets (docs/security.md), counted in the
-# database so every container sees the same counts. Each is requests per fixed window; 0 turns one
-# off. RATE_LIMIT_<NAME> in the environment overrides a default (a soak test raises them).
+# Rate limits of logging in, of minting tickets, grants and tokens, and of introspection
+# (docs/security.md), counted in the database so every container sees the same counts. Each is
+# requests per fixed window; 0 turns one off. RATE_LIMIT_<NAME> in the environment overrides a
+# default (a soak test raises them).
 RATE_LIMIT_DEFAULTS = {
     "window_seconds": 60,
     "login_per_ip": 30,  # every login POST from one address
     "login_failures_per_username": 10,  # failed logins for one username from one address
     "tickets_per_user": 30,  # a page load mints one; reconnects mint more
     "tickets_per_ip": 120,  # roomier than per user: an office or a mobile carrier shares one address
+    # Every login POST for one username, from any address: many addresses guessing one password.
+    # Higher than per address, since anyone can spend it (a nuisance for a minute, not a lockout).
+    "login_per_username": 50,
+    "grants_per_user": 60,  # one per job submitted while a page is open
+    "introspections_per_user": 600,  # per service credential: a service introspects per request
+    "tokens_per_user": 30,  # POST /api/auth/token/ (TokenExchangeThrottle): one per page load or service
 }
 RATE_LIMITS = {name: env.int_(f"RATE_LIMIT_{name.upper()}", default) for name, default in RATE_LIMIT_DEFAULTS.items()}
 if RATE_LIMITS["window_seconds"] < 1 or min(RATE_LIMITS.values()) < 0:
@@ -64,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our origin (no CDN)
     "django_app.accounts",
     "django_app.jobs",
     "django_app.web",
@@ -150,7 +158,8 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "django_app.accounts.permissions.NotAServiceCredential",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, answering 400 to JSON nested too deeply to parse (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["django_app.config.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "django_app.config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -161,12 +170,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Submit jobs, follow them over WebSocket or by polling, and verify tokens.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN (config/api_docs.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "django_app.config.openapi.document_errors",  # the 4xx answers of config.errors
     ],
 }
+
+# Who may read /api/schema/ and /api/docs/: public | staff | off (config/api_docs.py). Lambda
+# defaults to staff.
+API_DOCS_CHOICES = ("public", "staff", "off")
+API_DOCS = env.choice_("API_DOCS", "public", choices=API_DOCS_CHOICES)
 
 # Where jobs go and where their events are published. Names, not IDs: on Lambda they come
 # from SSM parameters that the serverless stack exports.

@@ -9,6 +9,9 @@ from django_app.config import env
 from django_app.config.settings.base import *  # noqa: F403
 
 DEBUG = False
+# The schema maps every route and error of the API: on AWS only staff read it unless the stage
+# says API_DOCS=public (or off).
+API_DOCS = env.choice_("API_DOCS", "staff", choices=API_DOCS_CHOICES)  # noqa: F405
 
 _region = env.str_("AWS_REGION", "us-east-1")
 # API Gateway's own host for any API id in this region, plus an optional custom domain.

@@ -22,7 +22,10 @@ from tests.signing_keys import key_pem
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
-SIZE_TARGET_BYTES = 15 * 2**20
+# 15 MiB until Swagger UI came from our own static files (issue 17: ~1.1 MiB zipped, its source
+# maps dropped) instead of a CDN; 16 until Django signed its tokens with ES256 (issue 14:
+# cryptography's Rust binding, ~5 MiB zipped; Lambda takes 50 MB zipped).
+SIZE_TARGET_BYTES = 21 * 2**20
 HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from infra.check import check, load_configs
 from infra.check.config import SERVERLESS, ZAPPA
+from infra.check.django_role import VPC_ACTIONS
 from infra.check.rules import OPERATIONS_DOC, Problem
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,6 +29,10 @@ def copies(tmp_path: Path) -> dict[str, Path]:
     shutil.copy(ZAPPA, paths["zappa"])
     paths["doc"] = tmp_path / "operations.md"
     shutil.copy(OPERATIONS_DOC, paths["doc"])
+    # Zappa reads attach_policy relative to where it runs, beside zappa_settings.json.
+    shutil.copytree(REPO / "infra" / "iam", tmp_path / "infra" / "iam")
+    for stage in json.loads(paths["zappa"].read_text()):
+        paths[f"policy-{stage}"] = tmp_path / "infra" / "iam" / f"django-{stage}.json"
     return paths
 
 
@@ -55,7 +60,10 @@ def problems(copies: dict[str, Path], rule: str) -> list[Problem]:
     return found
 
 
-@pytest.mark.parametrize("rule", ["stages", "region", "parameters", "visibility", "batch-failures", "dlq-retention"])
+@pytest.mark.parametrize(
+    "rule",
+    ["stages", "region", "parameters", "django-role", "runtime", "visibility", "batch-failures", "dlq-retention"],
+)
 def test_the_repository_files_pass(copies: dict[str, Path], rule: str) -> None:
     assert problems(copies, rule) == []
 
@@ -82,7 +90,7 @@ def test_regions_must_match(copies: dict[str, Path]) -> None:
 
 def test_permission_arns_must_be_in_the_region(copies: dict[str, Path]) -> None:
     edit_text(
-        copies["zappa"],
+        copies["policy-dev"],
         "arn:aws:sns:us-east-1:*:polyglot-dev-job-events",
         "arn:aws:sns:eu-west-1:*:polyglot-dev-job-events",
     )
@@ -115,7 +123,7 @@ def test_a_parameter_django_reads_must_be_exported(copies: dict[str, Path]) -> N
 
 def test_the_django_function_must_be_allowed_this_stages_queue(copies: dict[str, Path]) -> None:
     edit_text(
-        copies["zappa"], '"arn:aws:sqs:us-east-1:*:polyglot-prod-jobs"', '"arn:aws:sqs:us-east-1:*:polyglot-jobs"'
+        copies["policy-prod"], '"arn:aws:sqs:us-east-1:*:polyglot-prod-jobs"', '"arn:aws:sqs:us-east-1:*:polyglot-jobs"'
     )
     found = problems(copies, "parameters")
     assert [p.message for p in found] == [
@@ -212,3 +220,192 @@ def test_the_cli_exits_non_zero_on_a_broken_copy(copies: dict[str, Path]) -> Non
     )
     assert broken.returncode == 1
     assert "[visibility] stage dev: JobsQueue VisibilityTimeout 60 s < 6 x worker's timeout 900 s" in broken.stderr
+
+
+# --- the Django function's role (issue 17, finding 1) ---------------------------------------------
+
+
+def test_a_stage_without_its_own_policy_would_get_zappas_default(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].pop("attach_policy"))
+    # prod then extends dev's attach_policy, whose log group, queue and topic are dev's.
+    found = [p.message for p in problems(copies, "django-role")]
+    assert found
+    assert all(m.startswith("stage prod: infra/iam/django-dev.json: ") for m in found)
+    assert "no logs:PutLogEvents on its log group /aws/lambda/polyglot-prod" in found[-1]
+    assert any("polyglot-dev-jobs: no such queue" in p.message for p in problems(copies, "parameters"))
+    edit_json(copies["zappa"], lambda z: z["dev"].pop("attach_policy"))
+    messages = [p.message for p in problems(copies, "django-role")]
+    assert len(messages) == len(all_stages(copies)) - 1  # dev and prod; local has its own file
+    assert all("Zappa gives the function its default policy" in m for m in messages)
+    assert {m.split(":")[0] for m in messages} == {"stage dev", "stage prod"}
+
+
+def test_a_role_made_elsewhere_replaces_the_default_only_unmanaged(copies: dict[str, Path]) -> None:
+    def role_only(z: dict[str, Any], **settings: Any) -> None:
+        for stage in z.values():
+            stage.pop("attach_policy", None)
+        z["dev"].update(role_arn="arn:aws:iam::123456789012:role/polyglot-django", **settings)
+
+    # role_arn alone: Zappa still manages a role and attaches its default policy to it.
+    edit_json(copies["zappa"], role_only)
+    assert len(problems(copies, "django-role")) == len(all_stages(copies))
+    edit_json(copies["zappa"], lambda z: role_only(z, manage_roles=False))
+    assert problems(copies, "django-role") == []
+
+
+def test_extra_permissions_are_refused_beside_a_policy(copies: dict[str, Path]) -> None:
+    extra = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "arn:aws:sqs:us-east-1:*:polyglot-dev-jobs"}
+    edit_json(copies["zappa"], lambda z: z["dev"].update(extra_permissions=[extra]))
+    found = [p.message for p in problems(copies, "django-role")]
+    # prod and local extend dev, so they inherit the list too.
+    assert found == [
+        f"stage {stage}: extra_permissions: Zappa appends them to the policy; put them in infra/iam/django-{stage}.json"
+        for stage in json.loads(copies["zappa"].read_text())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            {"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:aws:sqs:us-east-1:*:polyglot-dev-jobs"},
+            "action sqs:* is a wildcard",
+        ),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, "s3:GetObject on Resource '*'"),
+        (
+            {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*"},
+            "ec2:CreateNetworkInterface without a vpc_config",
+        ),
+        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::x"}, "uses NotAction/NotResource"),
+        (
+            {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:us-east-1:*:log-group:*"},
+            "logs:PutLogEvents on arn:aws:logs:us-east-1:*:log-group:*, not its own log group /aws/lambda/polyglot-dev",
+        ),
+    ],
+)
+def test_a_broad_statement_in_a_policy_file_is_found(
+    copies: dict[str, Path], statement: dict[str, Any], expected: str
+) -> None:
+    policy = json.loads(copies["policy-dev"].read_text())
+    policy["Statement"].append(statement)
+    copies["policy-dev"].write_text(json.dumps(policy))
+    found = [p.message for p in problems(copies, "django-role")]
+    assert any(m.startswith("stage dev: infra/iam/django-dev.json: ") and expected in m for m in found), found
+
+
+def test_the_function_must_be_able_to_log(copies: dict[str, Path]) -> None:
+    policy = json.loads(copies["policy-prod"].read_text())
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "OwnLogs"]
+    copies["policy-prod"].write_text(json.dumps(policy))
+    assert [p.message for p in problems(copies, "django-role")] == [
+        "stage prod: infra/iam/django-prod.json: no logs:CreateLogStream on its log group /aws/lambda/polyglot-prod",
+        "stage prod: infra/iam/django-prod.json: no logs:PutLogEvents on its log group /aws/lambda/polyglot-prod",
+    ]
+
+
+def test_a_vpc_needs_the_network_interface_actions(copies: dict[str, Path]) -> None:
+    vpc = {"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    edit_json(copies["zappa"], lambda z: z["prod"].update(vpc_config=vpc))
+    found = [p.message for p in problems(copies, "django-role")]
+    assert (
+        "stage prod: infra/iam/django-prod.json: vpc_config is set but ec2:CreateNetworkInterface is not allowed"
+        in found
+    )
+    policy = json.loads(copies["policy-prod"].read_text())
+    policy["Statement"].append({"Effect": "Allow", "Action": sorted(VPC_ACTIONS), "Resource": "*"})
+    copies["policy-prod"].write_text(json.dumps(policy))
+    assert problems(copies, "django-role") == []
+
+
+def test_a_missing_policy_file_is_found(copies: dict[str, Path]) -> None:
+    copies["policy-local"].unlink()
+    found = [p.message for p in problems(copies, "django-role")]
+    assert len(found) == 1
+    assert found[0].startswith("stage local: attach_policy infra/iam/django-local.json:")
+
+
+# --- one Python runtime (issue 17, "a runtime AWS still supports") -----------------------------
+
+OTHER_PYTHON = f"3.{sys.version_info.minor + 1}"  # a runtime this interpreter cannot build for
+
+
+def test_zappas_runtime_must_be_serverless_runtime(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].update(runtime=f"python{OTHER_PYTHON}"))
+    assert [p.message for p in problems(copies, "runtime")] == [
+        f"stage prod: zappa_settings.json runtime 'python{OTHER_PYTHON}' != serverless.yml's 'python3.11'"
+    ]
+
+
+def test_the_wheels_and_the_python_bin_follow_the_one_setting(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "'--python-version=${self:custom.pythonVersion}'", "'--python-version=3.11'")
+    edit_text(copies["serverless"], "pythonBin: python${self:custom.pythonVersion}", "pythonBin: python3.11")
+    assert problems(copies, "runtime") == []  # the same value, written out
+    edit_text(copies["serverless"], "'--python-version=3.11'", f"'--python-version={OTHER_PYTHON}'")
+    edit_text(copies["serverless"], "pythonBin: python3.11", f"pythonBin: python{OTHER_PYTHON}")
+    messages = {p.message.split(": ", 1)[1] for p in problems(copies, "runtime")}
+    assert messages == {
+        f"serverless.yml pythonBin 'python{OTHER_PYTHON}' is not python3.11",
+        f"serverless.yml builds wheels for --python-version={OTHER_PYTHON}, the runtime is python3.11",
+    }
+
+
+def test_a_function_may_not_override_the_runtime(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "    handler: functions/websocket/push.handler\n",
+              "    handler: functions/websocket/push.handler\n    runtime: python3.13\n")  # fmt: skip
+    found = {p.message for p in problems(copies, "runtime")}
+    assert found == {
+        f"stage {s}: serverless.yml function push runs python3.13, the provider python3.11" for s in all_stages(copies)
+    }
+
+
+def test_changing_the_one_setting_alone_is_found_and_so_is_this_interpreter(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "pythonVersion: '3.11'", f"pythonVersion: '{OTHER_PYTHON}'")
+    found = [p.message for p in problems(copies, "runtime")]
+    assert [m for m in found if m.startswith("stage ")] == [
+        f"stage {s}: zappa_settings.json runtime 'python3.11' != serverless.yml's 'python{OTHER_PYTHON}'"
+        for s in all_stages(copies)
+    ]
+    edit_json(copies["zappa"], lambda z: z["dev"].update(runtime=f"python{OTHER_PYTHON}"))
+    found = [p.message for p in problems(copies, "runtime")]
+    assert len(found) == 1
+    assert found[0].startswith(f"make package: the runtime is python{OTHER_PYTHON} but this is Python 3.")
+
+
+def test_make_package_refuses_an_interpreter_that_is_not_the_runtimes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra import package
+
+    settings = json.loads(ZAPPA.read_text())
+    settings["dev"]["runtime"] = f"python{OTHER_PYTHON}"
+    monkeypatch.setattr(package, "load_zappa", lambda path: settings)
+    monkeypatch.setattr(package, "build", lambda stage: pytest.fail("built with the wrong interpreter"))
+    monkeypatch.setattr(sys, "argv", ["infra.package", "--stage", "prod"])  # prod extends dev's runtime
+    assert package.main() == 2
+    assert f"package with Python {OTHER_PYTHON}" in capsys.readouterr().err
+
+
+# --- stage throttling (issue 17, finding 6) ---------------------------------------------------------
+
+
+def test_the_websocket_stage_and_its_connect_route_are_throttled(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "    wsConnectsPerSecond: 50\n", "    wsConnectsPerSecond: 0\n")
+    edit_text(copies["serverless"], "          ThrottlingBurstLimit: ${param:wsMessagesBurst}\n", "")
+    found = {p.message for p in problems(copies, "throttling")}
+    assert found == {
+        message
+        for stage in all_stages(copies)
+        for message in (
+            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+            "DefaultRouteSettings.ThrottlingBurstLimit is None, not a positive number",
+            f"stage {stage}: serverless.yml resources.extensions.WebsocketsDeploymentStage "
+            "RouteSettings.$connect.ThrottlingRateLimit is 0, not a positive number",
+        )
+    }
+
+
+def test_every_zappa_stage_has_its_throttling(copies: dict[str, Path]) -> None:
+    edit_json(copies["zappa"], lambda z: z["prod"].update(apigateway_stage_throttling={"rate_limit": 100}))
+    assert [p.message for p in problems(copies, "throttling")] == [
+        "stage prod: zappa_settings.json apigateway_stage_throttling.burst_limit is None, not a positive number"
+    ]

@@ -92,7 +92,9 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         "sqs:SendMessage", "sns:Publish", "ssm:GetParametersByPath",
     }  # fmt: skip
     assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParameters"}
-    assert set(push) == logs | table_actions | {
+    # The push path reads subscribers, deletes gone connections and blocks a deactivated user
+    # (tests/functional/websocket/test_push.py).
+    assert set(push) == logs | {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"} | {
         "execute-api:ManageConnections", "ssm:GetParameters",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     }  # fmt: skip
@@ -174,3 +176,23 @@ def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path
         # Lambda's runtime provides boto3; shipping another copy only slows cold starts.
         assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names), function
         assert not any("__pycache__/" in n and n.startswith(("functions/", "django_app/")) for n in names)
+
+
+def test_every_function_runs_the_one_runtime_zappa_runs(packaged: tuple[str, Path]) -> None:
+    """serverless.yml derives its runtime from custom.pythonVersion: osls resolves it as the check does."""
+    from infra.check.config import load_zappa, zappa_stage
+
+    stage, package_dir = packaged
+    runtime = zappa_stage(load_zappa(), stage)["runtime"]
+    functions = resources_of(template(package_dir), "AWS::Lambda::Function")
+    assert {name: f["Properties"]["Runtime"] for name, f in functions.items()} == dict.fromkeys(functions, runtime)
+
+
+def test_the_websocket_stage_is_throttled_and_connect_more_so(packaged: tuple[str, Path]) -> None:
+    """serverless.yml's resources.extensions reach the stage osls generates (issue 17, finding 6)."""
+    _, package_dir = packaged
+    (stage,) = resources_of(template(package_dir), "AWS::ApiGatewayV2::Stage").values()
+    default = stage["Properties"]["DefaultRouteSettings"]
+    connect = stage["Properties"]["RouteSettings"]["$connect"]
+    assert default["ThrottlingRateLimit"] > connect["ThrottlingRateLimit"] > 0
+    assert default["ThrottlingBurstLimit"] > connect["ThrottlingBurstLimit"] > 0

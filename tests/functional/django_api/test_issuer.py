@@ -300,3 +300,19 @@ def test_an_inactive_users_token_gets_nothing(api: APIClient, user: Any) -> None
     response = exchange(api, {"audience": "webhooks"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "inactive_user"
+
+
+def test_the_token_endpoint_is_rate_limited_per_user(
+    api: APIClient, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_app.accounts import ratelimits
+
+    window_start = int(time.time()) // 60 * 60
+    monkeypatch.setattr(ratelimits, "now", lambda: window_start + 5.0)  # all three in one window
+    settings.RATE_LIMITS = {**settings.RATE_LIMIT_DEFAULTS, "tokens_per_user": 2}
+    for _ in range(2):
+        assert exchange(api, {"audience": "webhooks"}).status_code == 200
+    refused = exchange(api, {"audience": "webhooks"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert "access_token" not in refused.json()

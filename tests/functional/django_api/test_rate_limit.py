@@ -39,6 +39,10 @@ DEFAULTS = {
     "login_failures_per_username": 10,
     "tickets_per_user": 30,
     "tickets_per_ip": 120,
+    "login_per_username": 50,
+    "grants_per_user": 60,
+    "introspections_per_user": 600,
+    "tokens_per_user": 30,
 }
 
 
@@ -420,3 +424,111 @@ def test_the_environment_overrides_the_limits() -> None:
         refused = settings_in_a_fresh_process(**bad)
         assert refused.returncode != 0
         assert "ConfigError" in refused.stderr
+
+
+# --- issue 17, finding 6: IPv6 per /64, logins per username, grants, introspection, tokens ----------
+
+V6_HOME, V6_SAME_64, V6_OTHER_64 = "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:3::1"
+
+
+@pytest.mark.parametrize(
+    ("address", "subject"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:abcd::9", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:0:0:0:1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_an_ipv6_client_is_counted_by_its_64(address: str, subject: str) -> None:
+    assert ratelimits.address_subject(address) == subject
+
+
+def test_logins_from_one_ipv6_64_share_a_count(client: Any, user: Any, limits: Any, clock: Clock) -> None:
+    for index in range(limits["login_per_ip"]):
+        # A fresh address of the same /64 for every guess, as a client holding the /64 could.
+        address = f"2001:db8:1:2::{index + 1:x}"
+        assert log_in(client, f"guess-{index}", "wrong", ip=address).status_code == 200
+    assert_refused_login(log_in(client, "alice", "alice-password-1", ip=V6_SAME_64), retry_after=55)
+    assert log_in(client, "alice", "alice-password-1", ip=V6_OTHER_64).status_code == 302
+
+
+def test_tickets_from_one_ipv6_64_share_a_count(
+    django_user_model: Any, limits: Any, clock: Clock, minted: list[int]
+) -> None:
+    users = [django_user_model.objects.create_user(username=f"v6-{index}") for index in range(5)]
+    share = limits["tickets_per_ip"] // len(users)
+    for index, user in enumerate(users):
+        for count in range(share):
+            assert mint(client_for(user), ip=f"2001:db8:1:2::{index}:{count + 1:x}").status_code == 201
+    assert_rate_limited(mint(client_for(users[0]), ip=V6_HOME), retry_after=55)
+    assert mint(client_for(users[0]), ip=V6_OTHER_64).status_code == 201
+
+
+def test_logins_for_one_username_are_limited_across_addresses(
+    client: Any, user: Any, other_user: Any, limits: Any, clock: Clock
+) -> None:
+    """Many addresses sharing the guessing of one password, each under its own limits."""
+    per_address = limits["login_failures_per_username"]
+    addresses = limits["login_per_username"] // per_address
+    for index in range(addresses):
+        for _ in range(per_address):
+            assert log_in(client, "alice", "wrong", ip=f"203.0.113.{index + 1}").status_code == 200
+    assert_refused_login(log_in(client, "alice", "alice-password-1", ip="203.0.113.200"), retry_after=55)
+    assert log_in(client, "bob", "bob-password-1", ip="203.0.113.200").status_code == 302  # another username
+
+
+def test_grants_per_user_are_limited(api: Any, user: Any, limits: Any, clock: Clock) -> None:
+    from django_app.jobs.models import Job
+
+    job = Job.objects.create(owner=user, task="countdown", params={"seconds": 1})
+    for _ in range(limits["grants_per_user"]):
+        assert api.post("/api/ws/grants/", {"jobs": [str(job.id)]}, format="json").status_code == 201
+    refused = api.post("/api/ws/grants/", {"jobs": [str(job.id)]}, format="json")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "55"
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert "grant" not in refused.json()
+
+
+def test_introspections_per_service_are_limited(django_user_model: Any, settings: Any, clock: Clock) -> None:
+    from django_app.accounts.service_credentials import service_credential_create
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMIT_DEFAULTS, "introspections_per_user": 3}
+    service = APIClient()
+    service.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {service_credential_create(service='webhooks', permissions=['introspect'])[1]}"
+    )
+    for _ in range(3):
+        assert service.post("/api/auth/introspect/", {"token": "x"}, format="json").status_code == 200
+    refused = service.post("/api/auth/introspect/", {"token": "x"}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    # Without a service credential: a 403, never counted.
+    outsider = client_for(django_user_model.objects.create_user(username="outsider"))
+    for _ in range(5):
+        assert outsider.post("/api/auth/introspect/", {"token": "x"}, format="json").status_code == 403
+
+
+def test_the_token_exchange_throttle_counts_per_user(
+    rf: Any, user: Any, other_user: Any, limits: Any, clock: Clock
+) -> None:
+    """On its own: POST /api/auth/token/ attaches it (issue 17's other half)."""
+    from rest_framework.request import Request
+
+    from django_app.accounts.throttles import TokenExchangeThrottle
+
+    def request_of(someone: Any) -> Request:
+        request = Request(rf.post("/api/auth/token/"))
+        request.user = someone
+        return request
+
+    throttle = TokenExchangeThrottle()
+    for _ in range(limits["tokens_per_user"]):
+        assert throttle.allow_request(request_of(user), view=None)
+    assert not throttle.allow_request(request_of(user), view=None)
+    assert throttle.wait() == 55
+    assert TokenExchangeThrottle().allow_request(request_of(other_user), view=None)
+    clock.advance(55)
+    assert TokenExchangeThrottle().allow_request(request_of(user), view=None)

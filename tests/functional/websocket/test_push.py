@@ -280,3 +280,40 @@ def test_a_malformed_user_event_fails_alone(management: ManagementFake) -> None:
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": message_ids[0]}]}
     assert len(pushed(management, connection_id)) == 1
+
+
+def test_the_push_role_allows_exactly_the_table_operations_the_push_path_makes(
+    table: str, management: ManagementFake, monkeypatch: Any
+) -> None:
+    """Issue 17, finding 8: serverless.yml's PushRole names each DynamoDB action a push uses (read
+    the subscribers, delete a gone connection, block a deactivated user) and nothing else."""
+    from functions.websocket.connections import ConnectionStore
+    from infra.check.config import load_serverless, resolve_serverless
+
+    gone = subscribed(user="1", topics=["user:1", f"job:{uuid.uuid4()}"])
+    live = subscribed(user="1", topics=["user:1"])
+    management.script.gone.add(gone)
+    connected(user="2")  # deactivated below
+    management.received.clear()
+    operations: set[str] = set()
+    original = ConnectionStore._request
+
+    def recording(store: ConnectionStore, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+        operations.add(f"dynamodb:{operation}")
+        return original(store, operation, payload)
+
+    monkeypatch.setattr(ConnectionStore, "_request", recording)
+    answer, _ = run(job_event(owner="1", seq=3).model_dump_json())
+    assert answer == {"batchItemFailures": []}
+    assert [frame.event.seq for frame in pushed(management, live)] == [3]
+    assert run(_deactivated("2"))[0] == {"batchItemFailures": []}
+
+    role = resolve_serverless(load_serverless(), stage="dev").resources["PushRole"]
+    granted = {
+        action
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        if action.startswith("dynamodb:")
+    }
+    assert operations == granted == {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}

@@ -43,8 +43,9 @@ def _tuned_copy(folder: Path) -> Path:
     zappa = json.loads(ZAPPA.read_text())
     zappa["local"]["events"] = [ZAPPA_EVENT]
     (folder / "zappa_settings.json").write_text(json.dumps(zappa, indent=4))
-    # The copy must still be the same stack otherwise (handlers resolve from the copy's folder).
-    for module in (".lambda",):
+    # The copy must still be the same stack otherwise (handlers resolve from the copy's folder;
+    # zappa reads each stage's attach_policy file, infra/iam/, relative to the settings' folder).
+    for module in (".lambda", "infra"):
         (folder / module).symlink_to(SERVERLESS.parent / module)
     return copy
 

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
@@ -72,6 +73,13 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
     # The whole tree stopped: moto's port no longer answers.
     assert not _port_open(moto.group(1))
     assert (clone / ".local" / "db.sqlite3").exists()
+    # Its own SQLite database: the demo user is made there (issue 17, finding 7).
+    assert "Demo login:  demo / demo-password" in log
+    # Sessions, password hashes and secrets are for the owner only (issue 17, finding 5).
+    state = clone / ".local"
+    modes = {str(p.relative_to(state)): stat.S_IMODE(p.lstat().st_mode) for p in [state, *state.rglob("*")]}
+    assert {"db.sqlite3", "secrets.json"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode & 0o077} == {}
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -106,8 +106,19 @@ def test_unknown_connection_is_gone(local_stack: LocalStack) -> None:
     assert _error(lambda: client.get_connection(ConnectionId="bm9uZXhpc3RlbnQ=")) == ("GoneException", 410)
 
 
+def _signed(url: str, body: bytes) -> urllib.request.Request:
+    """A raw request signed as boto3 signs it (the management API checks SigV4)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    aws_request = AWSRequest(method="POST", url=url, data=body)
+    SigV4Auth(Credentials("local", "local"), "execute-api", "us-east-1").add_auth(aws_request)
+    return urllib.request.Request(url, data=body, method="POST", headers=dict(aws_request.headers.items()))
+
+
 def test_gone_answer_is_what_aws_sends(local_stack: LocalStack) -> None:
-    request = urllib.request.Request(f"{local_stack.management_url}/@connections/unknown", data=b"{}", method="POST")
+    request = _signed(f"{local_stack.management_url}/@connections/unknown", b"{}")
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=WAIT_SECONDS)
     assert caught.value.code == 410

@@ -91,3 +91,22 @@ def test_connections_end_at_the_maximum_connection_time(short_lived_stack: Local
     code, pongs = asyncio.run(scenario())
     assert code == 1001
     assert pongs >= 2  # it was active all along: the idle timeout did not close it
+
+
+def test_a_deeply_nested_frame_gets_an_invalid_json_reply(local_stack: LocalStack) -> None:
+    """Route selection sends it to $default, as any non-JSON frame (it used to be dropped)."""
+    api = Api(local_stack, local_stack.create_token())
+    nested = "[" * 3_000 + "]" * 3_000  # under the 8 KB frame limit, past what json can parse
+
+    async def scenario() -> dict[str, object]:
+        ws = await connect(api)
+        try:
+            await ws.send(nested)
+            reply: dict[str, object] = json.loads(await asyncio.wait_for(ws.recv(), WAIT_SECONDS))
+            return reply
+        finally:
+            await ws.close()
+
+    reply = asyncio.run(scenario())
+    assert reply["type"] == "error"
+    assert reply["code"] == "invalid_json"
