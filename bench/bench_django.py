@@ -47,6 +47,8 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "django_app.config.settings.lambda_",
     "DJANGO_SECRET_KEY": "bench-secret-key-" + "b" * 50,
     "AUTH_SIGNING_KEY": private_key_generate_pem(),
+    "AUTH_SIGNING_KEY_NEXT": "",
+    "AUTH_SIGNING_KEY_PREVIOUS": "",
     "AUTH_ISSUER": "https://bench.example.test",
     "JOBS_QUEUE_URL": "http://127.0.0.1:1/000000000000/bench",
     "JOB_EVENTS_TOPIC_ARN": "",

@@ -1,4 +1,8 @@
-"""System checks of the issuer's settings: run by ``manage.py check`` and at every start-up command."""
+"""System checks of the issuer's settings: run by ``manage.py check`` and at every start-up command.
+
+Registered by ``AccountsConfig.ready`` on every cold start, so what they need is imported when they
+run (pydantic, cryptography), never at import: a Lambda cold start runs no checks.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS
-from django_app.accounts.registry import RegistryError, services
-
 
 @checks.register(checks.Tags.security)
 def issuer_settings_check(app_configs: Any = None, **_: Any) -> list[checks.CheckMessage]:
+    from contracts.access_tokens import ACCESS_TOKEN_MAX_TTL_SECONDS
+    from django_app.accounts.registry import RegistryError, services
+    from django_app.accounts.signing_keys import keyring  # cryptography: only when checks run
+
     found: list[checks.CheckMessage] = []
     try:
         services()
@@ -23,8 +28,6 @@ def issuer_settings_check(app_configs: Any = None, **_: Any) -> list[checks.Chec
         found.append(
             checks.Error(f"AUTH_ACCESS_TOKEN_TTL_SECONDS must be 1..{ACCESS_TOKEN_MAX_TTL_SECONDS}", id="accounts.E002")
         )
-    from django_app.accounts.signing_keys import keyring  # cryptography: only when checks run
-
     try:
         keyring()
     except ImproperlyConfigured as error:

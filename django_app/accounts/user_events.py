@@ -20,8 +20,6 @@ from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from contracts.user_event import UserEvent
-
 logger = logging.getLogger(__name__)
 
 PUBLISH_ATTEMPTS = 3
@@ -31,6 +29,7 @@ def user_deactivated_publish(*, user_id: object) -> bool:
     """Publishes ``user.deactivated``; False (logged) when SNS did not take it after retries."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from contracts.user_event import UserEvent  # pydantic: not on every cold start, only here
     from django_app.jobs.aws import client
 
     if not settings.JOB_EVENTS_TOPIC_ARN:
