@@ -11,9 +11,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from django_app.accounts.issuer import issuer
+from django_app.accounts.issuer import configured_keys, issuer
 from django_app.accounts.registry import services
-from django_app.accounts.signing_keys import keyring
 from django_app.config.errors import ApiError, error_body
 
 # A key is published at least this long before it signs (docs/operations.md), so no verifier that
@@ -29,7 +28,11 @@ def _public(response: JsonResponse) -> JsonResponse:
 
 @require_GET
 def jwks(request: HttpRequest) -> JsonResponse:
-    return _public(JsonResponse(keyring().jwks()))
+    try:
+        keys = configured_keys()
+    except ApiError as error:
+        return JsonResponse(error_body(error.error_code, str(error.detail)), status=error.status_code)
+    return _public(JsonResponse(keys.jwks()))
 
 
 @require_GET

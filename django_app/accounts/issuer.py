@@ -8,17 +8,21 @@ them with the public keys alone (``/.well-known/jwks.json``); Django checks them
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from typing import Any
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from contracts.tickets import TOKEN_ALGORITHM
-from django_app.accounts.signing_keys import keyring
+from django_app.accounts.signing_keys import Keyring, keyring
 from django_app.config.errors import ApiError
 from polyglot_auth.verifier import TokenVerifier
+
+logger = logging.getLogger(__name__)
 
 
 def issuer() -> str:
@@ -29,6 +33,18 @@ def issuer() -> str:
             status_code=503, code="issuer_not_configured", message="AUTH_ISSUER (or API_BASE_URL) is not set."
         )
     return value
+
+
+def configured_keys() -> Keyring:
+    """The signing keys; a 503 with a code (logged for the operator), not a 500, when they are
+    missing or not P-256 keys."""
+    try:
+        return keyring()
+    except ImproperlyConfigured as error:
+        logger.error("cannot issue tokens: %s", error)
+        raise ApiError(
+            status_code=503, code="signing_key_not_configured", message="This server cannot issue tokens now."
+        ) from None
 
 
 def token_sign(
@@ -45,7 +61,7 @@ def token_sign(
         "jti": secrets.token_urlsafe(24),
         **claims,
     }
-    current = keyring().current
+    current = configured_keys().current
     token = jwt.encode(
         payload, current.private_key, algorithm=TOKEN_ALGORITHM, headers={"kid": current.kid, "typ": token_type}
     )
@@ -57,7 +73,7 @@ def token_verifier(*, audience: str, token_type: str, max_lifetime_seconds: int)
     return TokenVerifier(
         issuer=issuer(),
         audience=audience,
-        jwks=keyring().jwks(),
+        jwks=configured_keys().jwks(),
         token_type=token_type,
         max_lifetime_seconds=max_lifetime_seconds,
     )

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from contracts.ws_protocol import ErrorReply
-from functions.websocket import deps, service
+from functions.websocket import config, deps, service
 from functions.websocket.ws_events import WsRequest
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,12 @@ def _ws(request: Request) -> WsRequest:
 
 @app.post("/ws/connect")
 async def connect(request: Request) -> Response:
-    outcome = service.connect(request=_ws(request), store=deps.store(), trust=deps.trust())
+    try:
+        trust = deps.trust()
+    except config.ConfigError as error:  # no JWKS configured: refuse (503), say why in the logs
+        logger.error("connect refused: %s", error)
+        return JSONResponse({"error": {"code": "unavailable", "message": "try again later"}}, status_code=503)
+    outcome = service.connect(request=_ws(request), store=deps.store(), trust=trust)
     if outcome.status == 200:
         return Response(_OK, media_type="application/json")
     return JSONResponse({"error": {"code": outcome.code, "message": outcome.message}}, status_code=outcome.status)

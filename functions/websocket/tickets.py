@@ -139,11 +139,11 @@ class JwksKeys:
         with self._lock:
             if time.monotonic() - self._read_at >= self._cooldown:
                 self._read_at = time.monotonic()
-                self._keys = self._read(fresh=True)
+                try:
+                    self._keys = self._read(fresh=True)
+                except Exception as error:  # SSM unreachable: keep the keys we have, refuse this kid
+                    logger.warning("reading the JWKS again failed, keeping %d key(s): %s", len(self._keys), error)
         return self._keys.get(kid)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
 
 def _signature_valid(key: Any, signing_input: bytes, signature: bytes) -> bool:

@@ -82,6 +82,16 @@ def test_authorization_server_metadata() -> None:
     assert "webhooks:read" in metadata["scopes_supported"]
 
 
+def test_without_a_signing_key_tokens_and_the_jwks_answer_503_with_a_code(api: APIClient, settings: Any) -> None:
+    settings.AUTH_SIGNING_KEY = ""
+    for response in (APIClient().get("/.well-known/jwks.json"), exchange(api, {"audience": "webhooks"}),
+                     api.post("/api/ws/tickets/", {}, format="json")):  # fmt: skip
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "signing_key_not_configured"
+    settings.AUTH_SIGNING_KEY = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+    assert APIClient().get("/.well-known/jwks.json").status_code == 503
+
+
 def test_discovery_without_an_issuer_answers_503_with_a_code(settings: Any) -> None:
     settings.AUTH_ISSUER = ""
     response = APIClient().get("/.well-known/oauth-authorization-server")

@@ -181,6 +181,19 @@ def test_an_expired_block_is_no_block(table: str) -> None:
     assert ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="9")))["statusCode"] == 200
 
 
+def test_a_missing_jwks_refuses_with_503_not_a_crash(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    from functions.websocket import deps
+
+    monkeypatch.delenv("AUTH_JWKS")
+    deps.reset()
+
+    answer = ws(connect_event(connection_id=new_connection_id(), ticket=mint(user="1")))
+
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["error"]["code"] == "unavailable"
+    assert items(table) == []
+
+
 def test_an_unreachable_store_refuses_with_503(monkeypatch: pytest.MonkeyPatch) -> None:
     from functions.websocket import deps
 

@@ -150,6 +150,21 @@ def test_an_unknown_kid_reads_the_jwks_again_at_most_once_a_cooldown() -> None:
     assert reads == [False, True]
 
 
+def test_a_failed_reread_keeps_the_keys_it_has() -> None:
+    calls: list[bool] = []
+
+    def load(fresh: bool) -> str:
+        calls.append(fresh)
+        if fresh:
+            raise ConnectionError("SSM is unreachable")
+        return jwks_json(TICKET_KEY)
+
+    trust = Trust(issuer=ISSUER, keys=JwksKeys(load, cooldown_seconds=0))
+    assert _refusal(mint(user="5", key=OTHER_KEY), trust=trust) == "ticket_unknown_key"  # not a crash
+    assert trust.verify(mint(user="5"), audience=TICKET_AUDIENCE).sub == "5"
+    assert calls == [False, True]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=300), st.lists(st.text(max_size=40), min_size=3, max_size=3).map(".".join)))
 def test_garbage_is_rejected_not_crashed(token: str) -> None:
