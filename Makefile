@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 
-.PHONY: run test test-sqlite test-postgres lint typecheck package bench clean check-config rehearse node soak
+.PHONY: run test test-sqlite test-postgres test-webhooks lint typecheck package bench clean check-config rehearse node soak
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,18 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-test: $(STAMP) $(NODE_STAMP) lint test-sqlite test-postgres
+test: $(STAMP) $(NODE_STAMP) lint test-webhooks test-sqlite test-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy django_app contracts functions infra
+
+# functions/webhooks (TypeScript): tsc, eslint, then node's test runner (the generated contract types
+# are current, the Standard Webhooks vectors, token refusals, the bundle's size).
+test-webhooks: $(NODE_STAMP)
+	npm run -w functions/webhooks typecheck
+	npm run -w functions/webhooks lint
+	npm run -w functions/webhooks test
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest
@@ -39,8 +46,9 @@ test-postgres: $(STAMP)
 	fi ; \
 	DATABASE_URL=$$url $(BIN)/pytest -m "django_db or postgres" -p no:cacheprovider
 
-# osls and serverless-python-requirements, exactly as package-lock.json pins them.
-$(NODE_STAMP): package.json package-lock.json
+# osls, serverless-python-requirements and the functions/webhooks workspace's packages, exactly as
+# package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json functions/webhooks/package.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
@@ -72,4 +80,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.soak
 
 clean:
-	rm -rf build staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build staticfiles .pytest_cache .mypy_cache .ruff_cache functions/webhooks/build functions/webhooks/dist

@@ -1,0 +1,67 @@
+/* Generated from contracts/schemas/ws_server_message.json by `npm run -w functions/webhooks generate`.
+ * Do not edit: change the pydantic model, run `python -m contracts.export_schemas`, then generate. */
+
+export type WsServerMessage = SubscribedReply | UnsubscribedReply | PongReply | ErrorReply | EventPush;
+
+export interface SubscribedReply {
+  topic: string;
+  type?: "subscribed";
+  [k: string]: unknown;
+}
+export interface UnsubscribedReply {
+  topic: string;
+  type?: "unsubscribed";
+  [k: string]: unknown;
+}
+export interface PongReply {
+  id?: string | null;
+  type?: "pong";
+  [k: string]: unknown;
+}
+export interface ErrorReply {
+  code:
+    | "invalid_json"
+    | "invalid_message"
+    | "unknown_action"
+    | "frame_too_large"
+    | "topic_not_granted"
+    | "grant_invalid"
+    | "not_connected"
+    | "unavailable"
+    | "internal";
+  message: string;
+  type?: "error";
+  [k: string]: unknown;
+}
+export interface EventPush {
+  event: JobEvent;
+  topic: string;
+  type?: "event";
+  [k: string]: unknown;
+}
+export interface JobEvent {
+  at: string;
+  correlation_id?: string;
+  error?: JobError | null;
+  job_id: string;
+  note?: string;
+  /**
+   * The owning user's id, as a string.
+   */
+  owner: string;
+  progress: number;
+  result?: unknown;
+  /**
+   * Set instead of result when the result is too large to push.
+   */
+  result_url?: string | null;
+  seq: number;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  task: string;
+  type: "job.queued" | "job.running" | "job.progress" | "job.succeeded" | "job.failed" | "job.cancelled";
+  v?: 1;
+}
+export interface JobError {
+  code: string;
+  message: string;
+}
