@@ -176,6 +176,8 @@ def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path
         # Lambda's runtime provides boto3; shipping another copy only slows cold starts.
         assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names), function
         assert not any("__pycache__/" in n and n.startswith(("functions/", "django_app/")) for n in names)
+        # The TypeScript service (functions/webhooks) is no Python function's code.
+        assert not any(n.startswith("functions/webhooks/") for n in names), function
 
 
 def test_every_function_runs_the_one_runtime_zappa_runs(packaged: tuple[str, Path]) -> None:
