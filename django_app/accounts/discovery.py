@@ -7,6 +7,9 @@ again when a token names a key it has not seen (docs/protocol.md §5).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -26,21 +29,30 @@ def _public(response: JsonResponse) -> JsonResponse:
     return response
 
 
+def _answers_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+    """These are plain Django views: an ``ApiError`` (issuer or keys not configured) becomes its
+    status and the API's error body here, as DRF's handler does for the API's views."""
+
+    @functools.wraps(view)
+    def answered(request: HttpRequest) -> JsonResponse:
+        try:
+            return view(request)
+        except ApiError as error:
+            return JsonResponse(error_body(error.error_code, str(error.detail)), status=error.status_code)
+
+    return answered
+
+
 @require_GET
+@_answers_errors
 def jwks(request: HttpRequest) -> JsonResponse:
-    try:
-        keys = configured_keys()
-    except ApiError as error:
-        return JsonResponse(error_body(error.error_code, str(error.detail)), status=error.status_code)
-    return _public(JsonResponse(keys.jwks()))
+    return _public(JsonResponse(configured_keys().jwks()))
 
 
 @require_GET
+@_answers_errors
 def authorization_server_metadata(request: HttpRequest) -> JsonResponse:
-    try:
-        base = issuer()
-    except ApiError as error:
-        return JsonResponse(error_body(error.error_code, str(error.detail)), status=error.status_code)
+    base = issuer()
     return _public(
         JsonResponse(
             {
