@@ -1,4 +1,8 @@
-"""API tokens in the admin: created with a name, the plain token shown once, revoked by action."""
+"""API tokens in the admin: created with a name, the plain token shown once, revoked by action.
+
+Service credentials show their service and permissions, read-only: they are made with
+``manage.py create_service_credential``, which checks the permissions against AUTH_SERVICES.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from django_app.accounts.tokens import api_token_fill, api_token_revoke
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "user", "service", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at", "service"]
+    search_fields = ["name", "user__username", "prefix", "service"]
+    readonly_fields = ["prefix", "service", "permissions", "created_at", "last_used_at", "revoked_at"]
+    fields = ["user", "name", "prefix", "service", "permissions", "created_at", "last_used_at", "revoked_at"]
     autocomplete_fields = ["user"]
     actions = ["revoke"]
 

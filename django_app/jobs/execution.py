@@ -1,6 +1,5 @@
 """Runs one attempt of a job: claim, the task with its context, then exactly one final transition.
-The worker claims a batch's jobs together and writes their final transitions together; ``job_execute``
-does all three for one job.
+The worker claims a batch's jobs together and writes their final transitions together.
 
 Shared by the worker Lambda and anything else that executes jobs (a local runner, a management
 command), so every path applies the same rules:
@@ -26,13 +25,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from pydantic import ValidationError
 
-from contracts.job_message import JobMessage
 from django_app.jobs.conf import WorkerConf
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
 from django_app.jobs.services import (
-    job_claim,
     jobs_transition,
     transition_cancelled,
     transition_failed,
@@ -73,25 +70,6 @@ def _result_checked(result: Any) -> tuple[Any, str | None, str]:
 
 def _is_database_down(error: BaseException) -> bool:
     return isinstance(error, OperationalError | InterfaceError)
-
-
-def job_execute(
-    *,
-    message: JobMessage,
-    spec: TaskSpec,
-    sink: EventSink,
-    conf: WorkerConf,
-    lambda_remaining: Callable[[], float] | None = None,
-) -> Execution:
-    """Claims, runs and finishes the job of ``message``, one job on its own. Raises ``PoisonMessage``
-    for an unknown job and lets database connectivity errors (``OperationalError``,
-    ``InterfaceError``) propagate to the caller. The worker does the same steps a batch at a time."""
-    claim = job_claim(job_id=message.job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=sink)
-    if claim.outcome != "claimed":
-        logger.info("job %s not run: %s (status %s)", claim.job.pk, claim.outcome, claim.job.status)
-        return Execution("skipped", claim.job)
-    execution = job_run(job=claim.job, spec=spec, sink=sink, conf=conf, lambda_remaining=lambda_remaining)
-    return executions_write(executions=[execution], sink=sink)[0]
 
 
 def job_run(

@@ -261,13 +261,6 @@ class ConnectionStore:
             for item in self._query(pk=f"topic#{topic}")
         ]
 
-    def connection_topics(self, *, connection_id: str) -> list[str]:
-        return [
-            item["sk"]["S"].removeprefix("topic#")
-            for item in self._query(pk=f"conn#{connection_id}")
-            if item["sk"]["S"].startswith("topic#")
-        ]
-
     # -- helpers -----------------------------------------------------------------------------
 
     def _query(self, *, pk: str, include_expired: bool = False) -> Iterable[dict[str, Any]]:

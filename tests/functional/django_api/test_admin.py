@@ -62,3 +62,18 @@ def test_creating_a_token_in_the_admin_shows_it_once(client: Any, staff: Any, us
     shown = page.split("not shown again: ", 1)[1].split("<", 1)[0].strip()
     assert shown.startswith(token.prefix)
     assert shown not in client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
+
+
+def test_a_service_credential_shows_its_service_and_permissions_read_only(client: Any, staff: Any) -> None:
+    from django_app.accounts.service_credentials import service_credential_create
+
+    token, _ = service_credential_create(service="webhooks", permissions=["introspect", "jobs:read"])
+    listing = client.get("/admin/accounts/apitoken/?service=webhooks").content.decode()
+    assert "webhooks service credential" in listing
+    page = client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
+    assert "introspect" in page
+    assert "jobs:read" in page
+    assert 'name="permissions"' not in page  # shown, not editable: the command checks them
+    # A token made in the admin is a user's token: no service, no permissions.
+    client.post("/admin/accounts/apitoken/add/", {"user": token.user.pk, "name": "ops", "service": "webhooks"})
+    assert ApiToken.objects.get(name="ops").service == ""
