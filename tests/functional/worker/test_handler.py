@@ -294,8 +294,18 @@ def test_records_whose_task_does_not_fit_the_time_left_go_back_at_once(user: Any
 
 
 def test_a_schedule_event_naming_a_task_starts_a_job_owned_by_the_system_user(
-    worker_queue: Any, worker_handler: Any, esm: Any
+    worker_queue: Any, worker_handler: Any, esm: Any, monkeypatch: Any
 ) -> None:
+    import types
+
+    from django.utils import timezone
+
+    from django_app.jobs import periodic
+
+    # Both deliveries inside one minute (the schedule's dedup key): two calls that straddled a
+    # minute boundary made two jobs, and failed a CI-sized run at hh:mm:59.
+    firing = timezone.now().replace(second=10, microsecond=0)
+    monkeypatch.setattr(periodic, "timezone", types.SimpleNamespace(now=lambda: firing))
     event = event_fixture(name="schedule_task.json")
 
     first = worker_handler(event, LambdaContextStub())
