@@ -18,7 +18,6 @@ TICKET_AUDIENCE = "ws"
 GRANT_AUDIENCE = "ws-grant"
 # Audiences only Django's own WebSocket flow uses: the token endpoint never issues them.
 RESERVED_AUDIENCES = frozenset({TICKET_AUDIENCE, GRANT_AUDIENCE})
-TICKET_ALGORITHM = TOKEN_ALGORITHM
 TICKET_TYPE = "JWT"
 TICKET_MAX_TTL_SECONDS = 60
 # Verifiers refuse longer tokens unread, and allow this much clock skew on ``iat`` (none on ``exp``):

@@ -29,11 +29,11 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from contracts.tickets import (
-    TICKET_ALGORITHM,
     TICKET_CLOCK_SKEW_SECONDS,
     TICKET_MAX_TOKEN_LENGTH,
     TICKET_MAX_TTL_SECONDS,
     TICKET_TYPE,
+    TOKEN_ALGORITHM,
     TicketClaims,
 )
 
@@ -101,7 +101,7 @@ def public_keys(jwks: dict[str, Any]) -> dict[str, Any]:
     for entry in jwks.get("keys", []) if isinstance(jwks, dict) else []:
         if not isinstance(entry, dict) or (entry.get("kty"), entry.get("crv")) != ("EC", "P-256"):
             continue
-        if entry.get("alg", TICKET_ALGORITHM) != TICKET_ALGORITHM or entry.get("use", "sig") != "sig":
+        if entry.get("alg", TOKEN_ALGORITHM) != TOKEN_ALGORITHM or entry.get("use", "sig") != "sig":
             continue
         try:
             x, y = (_b64decode(str(entry[name])) for name in ("x", "y"))
@@ -171,7 +171,7 @@ def verify(token: str | None, *, audience: str, issuer: str, keys: KeyLookup, no
         raise TicketRejected("ticket_malformed", "not a compact JWS")
     header_segment, payload_segment, signature_segment = token.split(".")
     header = _json_object(_b64decode(header_segment))
-    if header.get("alg") != TICKET_ALGORITHM:
+    if header.get("alg") != TOKEN_ALGORITHM:
         raise TicketRejected("ticket_malformed", "algorithm must be ES256")
     if "crit" in header:  # RFC 7515 §4.1.11: we understand no extensions, so must refuse them
         raise TicketRejected("ticket_malformed", "unsupported critical header")
