@@ -17,6 +17,9 @@ import re
 import sys
 
 _RUNTIME = re.compile(r"python(3\.\d+)")
+# Node runtimes Lambda still supports for new functions (nodejs20.x is deprecated there); the
+# webhooks bundle targets Node 20, what local machines run, and so runs on each of these.
+NODE_RUNTIMES = ("nodejs22.x", "nodejs24.x")
 
 
 class RuntimeMismatch(Exception):
@@ -27,6 +30,10 @@ def runtime_version(runtime: str) -> str | None:
     """``python3.11`` → ``3.11``; None for anything that is not a Lambda Python runtime name."""
     match = _RUNTIME.fullmatch(runtime)
     return match.group(1) if match else None
+
+
+def is_node(runtime: str) -> bool:
+    return runtime.startswith("nodejs")
 
 
 def interpreter_version() -> str:

@@ -10,6 +10,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -341,8 +342,13 @@ def rule_runtime(configs: Configs) -> list[Problem]:
             continue
         runtimes.add(runtime)
         for name, function in serverless.functions.items():
-            if function.get("runtime", runtime) != runtime:
-                problem(f"serverless.yml function {name} runs {function['runtime']}, the provider {runtime}")
+            own = str(function.get("runtime", runtime))
+            if lambda_runtime.is_node(own):
+                if own not in lambda_runtime.NODE_RUNTIMES:
+                    supported = ", ".join(lambda_runtime.NODE_RUNTIMES)
+                    problem(f"serverless.yml function {name} runs {own}: use one of {supported}")
+            elif own != runtime:
+                problem(f"serverless.yml function {name} runs {own}, the provider {runtime}")
         requirements = (serverless.raw.get("custom") or {}).get("pythonRequirements") or {}
         if str(requirements.get("pythonBin", runtime)) != runtime:
             problem(f"serverless.yml pythonBin {requirements.get('pythonBin')!r} is not {runtime}")
@@ -531,6 +537,41 @@ def _import(root: Path, *, target: str = "", settings_module: str = "", env: dic
     return lines[-1] if lines else f"exit {completed.returncode}"
 
 
+# Lambda's Node runtime: <path/module>.mjs, .js or .cjs under the package root, then the export.
+_NODE_IMPORT = r"""
+const [root, target] = process.argv.slice(1);
+const dot = target.lastIndexOf(".");
+const { existsSync } = await import("node:fs");
+const { pathToFileURL } = await import("node:url");
+const file = [".mjs", ".js", ".cjs"].map((s) => `${root}/${target.slice(0, dot)}${s}`).find(existsSync);
+if (!file) {
+  console.error(`${target.slice(0, dot)} is not built (npm run -w functions/webhooks build)`);
+  process.exit(1);
+}
+const handler = (await import(pathToFileURL(file).href))[target.slice(dot + 1)];
+if (typeof handler !== "function") { console.error(`${target} is not an exported function`); process.exit(1); }
+"""
+
+
+def _node_import(root: Path, handler: str) -> str | None:
+    node = shutil.which("node")
+    if node is None:
+        return "node is not installed"
+    completed = subprocess.run(
+        [node, "--input-type=module", "-e", _NODE_IMPORT, str(root), handler],
+        cwd=root,
+        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if completed.returncode == 0:
+        return None
+    lines = completed.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {completed.returncode}"
+
+
 def _plain_env(environment: dict[str, Any]) -> dict[str, str]:
     """Function environment with CloudFormation values (known only once deployed) as stand-ins."""
     return {key: value if isinstance(value, str) else f"cfn-{key.lower()}" for key, value in environment.items()}
@@ -544,6 +585,11 @@ def rule_handlers(configs: Configs) -> list[Problem]:
     serverless = configs.stages[stage]
     for name, function in serverless.functions.items():
         handler = str(function.get("handler", ""))
+        if lambda_runtime.is_node(str(function.get("runtime", ""))):
+            error = _node_import(configs.root, handler)
+            if error:
+                problems.append(Problem("handlers", f"{name}: {handler}: {error}"))
+            continue
         module_dir = configs.root / str(function.get("module", "."))
         if not module_dir.is_dir():
             problems.append(Problem("handlers", f"{name}: module folder {function.get('module')} does not exist"))

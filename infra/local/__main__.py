@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--http-port", type=int, default=int(os.environ.get("LOCAL_HTTP_PORT", "8000")))
     parser.add_argument("--ws-port", type=int, default=int(os.environ.get("LOCAL_WS_PORT", "8001")))
+    parser.add_argument(
+        "--webhooks-port",
+        type=int,
+        default=int(os.environ.get("LOCAL_WEBHOOKS_PORT", "8002")),
+        help="the HTTP API (serverless.yml's httpApi routes: the webhooks service)",
+    )
     parser.add_argument("--serverless", type=Path, default=SERVERLESS, help="serverless.yml to run")
     parser.add_argument("--zappa", type=Path, default=ZAPPA, help="zappa_settings.json to run")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE, help="where the SQLite database lives")
@@ -94,6 +100,7 @@ def main() -> int:
             host=args.host,
             http_port=args.http_port,
             ws_port=args.ws_port,
+            webhooks_port=args.webhooks_port,
             serverless_path=args.serverless.resolve(),
             zappa_path=args.zappa.resolve(),
             params=json.loads(args.params),
@@ -127,6 +134,8 @@ def main() -> int:
         demo = f"{DEMO_USERNAME} / {DEMO_PASSWORD}" if demo_user else "none (DATABASE_URL is not the local SQLite)"
         print(f"  Demo login:  {demo}", flush=True)
         print(f"  WebSocket:   {urls.ws_url}", flush=True)
+        if urls.webhooks_url:
+            print(f"  Webhooks:    {urls.webhooks_url}/webhooks/endpoints", flush=True)
         print(f"  Management:  {urls.management_url}/@connections/{{id}}", flush=True)
         print(f"  AWS (moto):  {urls.aws_endpoint}", flush=True)
         for schedule, when in stack.next_firings():

@@ -29,7 +29,7 @@ STAGE = "local"
 # ${file(...)}); CloudFormation's own ${AWS::Region} (two colons) and ${LogicalId} are left to Fn::Sub.
 _UNRESOLVED = re.compile(r"\$\{(?!AWS::)([\w.()-]+:[^}]*|file\([^)]*\)[^}]*)\}")
 # serverless.yml event types the local stack emulates; any other fails start-up.
-SUPPORTED_EVENTS = ("sqs", "websocket", "schedule")
+SUPPORTED_EVENTS = ("sqs", "websocket", "schedule", "httpApi")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class FunctionSpec:
     memory: int
     environment: dict[str, Any]  # may hold CloudFormation intrinsics, resolved once resources exist
     django: bool  # runs Django (its settings module is the stage's Zappa django_settings)
+    runtime: str = "python"  # the function's (or the provider's) runtime: python3.x, nodejs2x.x
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,35 @@ class SqsSource:
     window_seconds: float
     report_failures: bool
     enabled: bool = True
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One `httpApi` event: an HTTP API route (payload 2.0) to a function."""
+
+    function: str
+    method: str  # GET, POST, ... or * (any)
+    path: str  # /webhooks/endpoints/{id}; "*" for $default
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when this route takes the request; None otherwise."""
+        if self.method not in ("*", method):
+            return None
+        if self.path == "*":
+            return {}
+        wanted = self.path.strip("/").split("/")
+        given = path.strip("/").split("/")
+        if len(wanted) != len(given):
+            return None
+        parameters: dict[str, str] = {}
+        for pattern, part in zip(wanted, given, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                if not part:
+                    return None
+                parameters[pattern[1:-1]] = part
+            elif pattern != part:
+                return None
+        return parameters
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,8 @@ class StackSpec:
     ws_route_response: dict[str, str]  # route key -> routeResponseSelectionExpression
     route_selection_expression: str
     schedules: list[Schedule]
+    http_routes: list[HttpRoute]
+    http_api: dict[str, Any]  # provider.httpApi (cors)
     resources: dict[str, dict[str, Any]]
     provider_environment: dict[str, Any]
     zappa: dict[str, Any]
@@ -127,18 +159,23 @@ def load_spec(
     ws_routes: dict[str, str] = {}
     ws_route_response: dict[str, str] = {}
     schedules: list[Schedule] = []
+    http_routes: list[HttpRoute] = []
     django_settings = str(zappa.get("django_settings") or "")
     for name, function in resolved.functions.items():
         path, _, attribute = str(function["handler"]).rpartition(".")
         environment = {**(function.get("environment") or {})}
+        runtime = str(function.get("runtime") or provider.get("runtime") or "python")
+        # Python's handler names a module (dots); Node's names a file path, which Lambda resolves.
+        module = path if runtime.startswith("nodejs") else path.replace("/", ".")
         functions[name] = FunctionSpec(
             name=name,
-            handler=f"{path.replace('/', '.')}.{attribute}",
+            handler=f"{module}.{attribute}",
             code_root=(root / str(function.get("module", "."))).resolve(),
             timeout=float(function.get("timeout", provider.get("timeout", 6))),
             memory=int(function.get("memorySize", provider.get("memorySize", 1024))),
             environment=environment,
             django="DJANGO_SETTINGS_MODULE" in environment,
+            runtime=runtime,
         )
         for index, event in enumerate(function.get("events") or []):
             kind = next(iter(event)) if isinstance(event, dict) and event else str(event)
@@ -166,6 +203,13 @@ def load_spec(
                         enabled=bool(body.get("enabled", True)),
                     )
                 )
+            elif kind == "httpApi":
+                if not isinstance(body, dict):  # the short form: "GET /path", or "*"
+                    body = {"method": str(body).split()[0], "path": str(body).split()[-1]}
+                if body.get("authorizer"):
+                    raise ConfigError(f"serverless.yml: {name}: httpApi authorizers are not emulated locally")
+                method = str(body.get("method", "*")).upper()
+                http_routes.append(HttpRoute(function=name, method=method, path=str(body.get("path", "*"))))
             elif kind == "websocket":
                 body = body if isinstance(body, dict) else {"route": body}
                 route = str(body["route"])
@@ -228,6 +272,8 @@ def load_spec(
         ws_route_response=ws_route_response,
         route_selection_expression=str(provider.get("websocketsApiRouteSelectionExpression", "$request.body.action")),
         schedules=schedules,
+        http_routes=http_routes,
+        http_api={**(provider.get("httpApi") or {})},
         resources=resolved.resources,
         provider_environment={**(provider.get("environment") or {})},
         zappa=zappa,

@@ -1,5 +1,6 @@
 """The events AWS hands to functions, built from what reached the local stack: API Gateway REST
-(payload 1.0) proxy events, API Gateway WebSocket events, SQS batches and EventBridge schedules.
+(payload 1.0) proxy events, HTTP API (payload 2.0) events, API Gateway WebSocket events, SQS
+batches and EventBridge schedules.
 The shapes follow tests/events/*.json (captured from AWS).
 """
 
@@ -9,6 +10,7 @@ import base64
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote_plus
 
 from infra.local.cfn import ACCOUNT_ID
 
@@ -76,6 +78,79 @@ def rest_v1_event(
         else None,
         "isBase64Encoded": encoded,
     }
+
+
+def http_v2_event(
+    *,
+    method: str,
+    path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    route_key: str,
+    path_parameters: dict[str, str],
+    api_id: str,
+    region: str,
+) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event, as tests/events/apigw_http_v2.json: lower-cased headers,
+    repeated ones joined with commas, cookies apart, and a body base64-encoded unless it is text."""
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies += [part.strip() for part in value.split(";") if part.strip()]
+            continue
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    query: dict[str, str] = {}
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            name, value = unquote_plus(name), unquote_plus(value)
+            query[name] = f"{query[name]},{value}" if name in query else value
+    content_type = joined.get("content-type", "")
+    textual = not body or content_type.startswith("text/") or "json" in content_type or "xml" in content_type
+    try:
+        text = body.decode() if textual else ""
+    except UnicodeDecodeError:  # declared text, but not UTF-8: it travels base64-encoded
+        textual = False
+    now_ms = int(time.time() * 1000)
+    domain = f"{api_id}.execute-api.{region}.amazonaws.com"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "cookies": cookies,
+        "headers": joined,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": api_id,
+            "domainName": domain,
+            "domainPrefix": api_id,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": joined.get("user-agent", ""),
+            },
+            "requestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": _request_time(now_ms),
+            "timeEpoch": now_ms,
+        },
+        "isBase64Encoded": not textual,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        event["body"] = text if textual else base64.b64encode(body).decode()
+    return event
 
 
 def ws_request_context(

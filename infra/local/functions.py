@@ -19,6 +19,7 @@ from typing import Any
 from infra.local.logstream import LogStream
 
 RUNTIME = Path(__file__).with_name("runtime.py")
+NODE_RUNTIME = Path(__file__).with_name("runtime.mjs")  # the same protocol, for nodejs* functions
 # Containers get only these from the stack's own environment (Lambda's are as bare).
 _PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
 _PIPE_LIMIT = 64 * 1024 * 1024  # an answer is one JSON line; Lambda's response limit is 6 MB
@@ -49,6 +50,17 @@ class FunctionConfig:
     extra_paths: tuple[str, ...] = ()
     blocked_modules: tuple[str, ...] = ()
     max_concurrency: int = 4
+    runtime: str = "python"  # serverless.yml's runtime: python3.x or nodejs2x.x
+
+    def command(self, node: str = "node") -> list[str]:
+        """The container's process: runtime.py on this interpreter, or runtime.mjs on ``node``."""
+        common = [self.handler, self.name, str(self.timeout), str(self.memory)]
+        if self.runtime.startswith("nodejs"):
+            return [node, str(NODE_RUNTIME), str(self.code_root), *common]
+        command = [sys.executable, "-I", str(RUNTIME), str(self.code_root), *common, *self.extra_paths]
+        if self.blocked_modules:
+            command += ["--block", *self.blocked_modules]
+        return command
 
 
 class Container:
@@ -64,21 +76,8 @@ class Container:
         started = time.perf_counter()
         environment = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
         environment.update(self.config.environment)
-        command = [
-            sys.executable,
-            "-I",
-            str(RUNTIME),
-            str(self.config.code_root),
-            self.config.handler,
-            self.config.name,
-            str(self.config.timeout),
-            str(self.config.memory),
-            *self.config.extra_paths,
-        ]
-        if self.config.blocked_modules:
-            command += ["--block", *self.config.blocked_modules]
         self.process = await asyncio.create_subprocess_exec(
-            *command,
+            *self.config.command(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

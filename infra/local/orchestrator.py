@@ -25,16 +25,25 @@ from infra.local.browser_guard import BrowserGuard, own_hosts, own_origins
 from infra.local.config import STAGE, Schedule, StackSpec, load_spec
 from infra.local.events import scheduled_event
 from infra.local.functions import FunctionConfig, FunctionPool
+from infra.local.http_api_gateway import Cors, HttpApiGateway
 from infra.local.http_gateway import HttpGateway
 from infra.local.imports import blocked_modules
 from infra.local.logstream import LogStream
 from infra.local.moto_server import FAKE_CREDENTIALS, MotoServer
+from infra.local.node_bundle import ensure_bundle
 from infra.local.pollers import Poller, PollerTarget
 from infra.local.resources import Resources
 from infra.local.scheduler import Timer, run_timer
 from infra.local.ws_gateway import MAX_MESSAGE_BYTES, WsGateway
 from infra.local.zappa_file import zappa_settings_dir
 from polyglot_auth.jwk import jwks_document
+
+# A function whose environment names its Django credential's SSM parameter gets the credential
+# itself instead (moto never holds a secret): the service it acts as, and the permissions it has.
+SERVICE_CREDENTIALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "WEBHOOKS_SECRET_PARAMETER": ("webhooks", ("jobs:read",))
+}
+SERVICE_TOKEN_VARIABLE = "DJANGO_SERVICE_TOKEN"  # noqa: S105 - a variable's name, not a secret
 
 # Zappa's own keep-warm event: builds the Django app in a fresh container and returns.
 _ZAPPA_WARM_EVENT = {
@@ -48,6 +57,7 @@ class StackOptions:
     host: str = "127.0.0.1"
     http_port: int = 8000
     ws_port: int = 8001
+    webhooks_port: int = 8002  # the HTTP API of serverless.yml's httpApi routes (the webhooks service)
     serverless_path: Path = SERVERLESS
     zappa_path: Path = ZAPPA
     stage: str = STAGE
@@ -69,6 +79,7 @@ class StackUrls:
     ws_url: str
     management_url: str
     aws_endpoint: str
+    webhooks_url: str = ""  # the HTTP API's URL; empty when serverless.yml has no httpApi routes
 
 
 class PortInUse(RuntimeError):
@@ -123,25 +134,45 @@ class Stack:
         self.warming: list[asyncio.Task[Any]] = []
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sqs-poller")
         self.resources: Resources | None = None
+        self.service_tokens: dict[str, str] = {}  # service -> its Django credential (setup makes them)
         self.urls: StackUrls | None = None
 
     # --- start ----------------------------------------------------------------------------------
 
-    async def start(self, *, setup: Callable[[], None] | None = None) -> StackUrls:
-        """``setup`` (migrations, the demo user) runs meanwhile; requests are accepted once it and
-        the Django function's first container are ready (until then they wait in the backlog)."""
+    def _services(self) -> dict[str, tuple[str, ...]]:
+        """The services whose functions act on Django with a credential of their own."""
+        wanted = {}
+        for function in self.spec.functions.values():
+            for variable, (service, permissions) in SERVICE_CREDENTIALS.items():
+                if variable in function.environment:
+                    wanted[service] = permissions
+        return wanted
+
+    async def start(self, *, setup: Callable[..., dict[str, str] | None] | None = None) -> StackUrls:
+        """``setup(services=...)`` (migrations, the demo user, the services' Django credentials)
+        runs meanwhile; requests are accepted once it and the Django function's first container
+        are ready (until then they wait in the backlog)."""
         if self.moto.process is None:
             self.moto.launch()
         http_sock = _listen(self.options.host, self.options.http_port)
         ws_sock = _listen(self.options.host, self.options.ws_port)
+        api_sock = _listen(self.options.host, self.options.webhooks_port) if self.spec.http_routes else None
         # Migrations and the demo user need only the database: they run while moto starts.
-        preparing = asyncio.create_task(asyncio.to_thread(setup)) if setup is not None else None
+        services = self._services()
+        preparing = asyncio.create_task(asyncio.to_thread(partial(setup, services=services))) if setup else None
+        # The Node functions run the bundle `make package` ships, rebuilt if its sources changed.
+        bundling = (
+            asyncio.create_task(asyncio.to_thread(ensure_bundle))
+            if any(function.runtime.startswith("nodejs") for function in self.spec.functions.values())
+            else None
+        )
         http_origin = f"http://{self.options.host}:{http_sock.getsockname()[1]}"
         ws_origin = f"http://{self.options.host}:{ws_sock.getsockname()[1]}"
+        api_origin = f"http://{self.options.host}:{api_sock.getsockname()[1]}" if api_sock is not None else ""
         # With moto's port chosen up front, the Django function's first container (it needs no
         # resource, only the endpoint) boots while moto is still importing.
         endpoint = self.moto.endpoint or await asyncio.to_thread(self.moto.wait)
-        resources = Resources(spec=self.spec, endpoint=endpoint, ws_origin=ws_origin)
+        resources = Resources(spec=self.spec, endpoint=endpoint, ws_origin=ws_origin, http_api_origin=api_origin)
         self.resources = resources
         django_name = self.spec.django_function
         django_config = await asyncio.to_thread(self._function_config, django_name, resources, endpoint)
@@ -154,10 +185,6 @@ class Stack:
         skipped = ", ".join(sorted(set(resources.skipped.values()))) or "none"
         self.phase(f"{len(resources.created)} resources created; not emulated: {skipped}")
 
-        for name in self.spec.functions:
-            if name != django_name:
-                function_config = await asyncio.to_thread(self._function_config, name, resources, endpoint)
-                self.pools[name] = FunctionPool(function_config, self.log)
         django_pool = self.pools[self.spec.django_function]
         http = HttpGateway(
             pool=django_pool,
@@ -180,11 +207,19 @@ class Stack:
         )
         self.ws = ws
         await booting
-        await asyncio.gather(
-            *([preparing] if preparing is not None else []),
+        prepared, _ = await asyncio.gather(
+            preparing if preparing is not None else asyncio.sleep(0),
             django_pool.invoke(_ZAPPA_WARM_EVENT, trigger="warm-up"),
         )
+        self.service_tokens = dict(prepared or {})
         self.phase("Django function warm")
+        if bundling is not None:
+            await bundling
+        # The other functions, once the services' credentials exist (setup made them).
+        for name in self.spec.functions:
+            if name != django_name:
+                function_config = await asyncio.to_thread(self._function_config, name, resources, endpoint)
+                self.pools[name] = FunctionPool(function_config, self.log)
         # No other site's page gets in: a foreign Origin or Host is a 403 (browser_guard.py). The
         # page may open WebSockets; nothing in a browser may call the management API.
         host = self.options.host
@@ -193,7 +228,25 @@ class Stack:
         refused = partial(self.log.line, "guard")
         guarded_http = BrowserGuard(http, hosts=own_hosts(host, http_port), http_origins=page, on_refusal=refused)
         guarded_ws = BrowserGuard(ws, hosts=own_hosts(host, ws_port), websocket_origins=page, on_refusal=refused)
-        for app, sock in ((guarded_http, http_sock), (guarded_ws, ws_sock)):
+        listeners: list[tuple[Any, socket.socket]] = [(guarded_http, http_sock), (guarded_ws, ws_sock)]
+        if api_sock is not None:
+            http_api = HttpApiGateway(
+                routes=self.spec.http_routes,
+                pools=self.pools,
+                # serverless.yml's page origin, and the page's actual one (the stack's ports may differ).
+                cors=Cors.from_config(
+                    self.spec.http_api.get("cors"),
+                    methods={route.method for route in self.spec.http_routes},
+                    extra_origins=page,
+                ),
+                api_id=resources.http_api_id,
+                region=self.spec.region,
+            )
+            api_port = api_sock.getsockname()[1]
+            # Browsers on the page's origin only (CORS says the same); other callers send no Origin.
+            guarded_api = BrowserGuard(http_api, hosts=own_hosts(host, api_port), http_origins=page, on_refusal=refused)
+            listeners.append((guarded_api, api_sock))
+        for app, sock in listeners:
             config = uvicorn.Config(
                 app,
                 lifespan="off",
@@ -241,6 +294,7 @@ class Stack:
             ws_url=f"ws://{ws_origin.split('://', 1)[1]}/{self.spec.stage}",
             management_url=f"{ws_origin}/{self.spec.stage}",
             aws_endpoint=endpoint,
+            webhooks_url=api_origin,
         )
         return self.urls
 
@@ -261,6 +315,13 @@ class Stack:
         """
         secrets = self.options.secrets
         function = self.spec.functions[name]
+        if function.runtime.startswith("nodejs"):
+            # A Node service fetches Django's JWKS over HTTP; it holds only its own credential.
+            environment = {}
+            for variable, (service, _permissions) in SERVICE_CREDENTIALS.items():
+                if variable in function.environment and service in self.service_tokens:
+                    environment[SERVICE_TOKEN_VARIABLE] = self.service_tokens[service]
+            return environment
         if not function.django:
             signing_key = secrets.get("AUTH_SIGNING_KEY")
             return {"AUTH_JWKS": json.dumps(jwks_document([signing_key]))} if signing_key else {}
@@ -294,7 +355,7 @@ class Stack:
             environment["DJANGO_SETTINGS_MODULE"] = self.spec.django_settings
         if name == self.spec.django_function:
             extra_paths = (str(zappa_settings_dir(stage=self.spec.stage, zappa_path=self.options.zappa_path)),)
-        else:
+        elif not function.runtime.startswith("nodejs"):
             requirements = function.code_root / "requirements.txt"
             blocked = blocked_modules(requirements) if requirements.exists() else ()
         return FunctionConfig(
@@ -307,6 +368,7 @@ class Stack:
             extra_paths=extra_paths,
             blocked_modules=blocked,
             max_concurrency=self.options.concurrency,
+            runtime=function.runtime,
         )
 
     def phase(self, what: str) -> None:

@@ -21,8 +21,9 @@ from infra.local.cfn import ACCOUNT_ID, CfnError, evaluate, localize, references
 from infra.local.config import StackSpec
 from infra.local.moto_server import FAKE_CREDENTIALS
 
-# Created by serverless itself from the websocket events, not listed under resources.
+# Created by serverless itself from the websocket and httpApi events, not listed under resources.
 WEBSOCKETS_API = "WebsocketsApi"
+HTTP_API = "HttpApi"
 _SQS_ATTRIBUTES = (
     "VisibilityTimeout",
     "MessageRetentionPeriod",
@@ -69,7 +70,9 @@ class Resources:
     spec: StackSpec
     endpoint: str
     ws_origin: str  # http://127.0.0.1:<port> of the WebSocket gateway
+    http_api_origin: str = ""  # http://127.0.0.1:<port> of the HTTP API gateway (httpApi routes)
     api_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    http_api_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     refs: dict[str, Any] = field(default_factory=dict)
     attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     created: dict[str, str] = field(default_factory=dict)  # logical id -> type
@@ -92,6 +95,11 @@ class Resources:
     def _lookup(self, logical: str, attribute: str | None) -> Any:
         if logical == WEBSOCKETS_API and attribute is None:
             return self.api_id
+        if logical == HTTP_API and self.http_api_origin:
+            if attribute is None:
+                return self.http_api_id
+            if attribute == "ApiEndpoint":
+                return self.http_api_origin
         if logical not in self.refs:
             if logical not in self.spec.resources:
                 raise CfnError(f"{logical} is neither a resource of serverless.yml nor emulated locally")

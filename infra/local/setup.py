@@ -32,9 +32,13 @@ def is_local_sqlite(database_url: str, state_dir: Path) -> bool:
     return Path(name).resolve().is_relative_to(state_dir.resolve())
 
 
-def prepare_django(*, demo_user: bool = True) -> None:
+LOCAL_CREDENTIAL_NAME = "local stack"
+
+
+def prepare_django(*, demo_user: bool = True, services: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
     """Migrates, then makes or resets the demo superuser, only when ``demo_user`` (the caller
-    decides: the stack's own SQLite database, or a throwaway one a test named)."""
+    decides: the stack's own SQLite database, or a throwaway one a test named). Returns a fresh
+    Django credential for each of ``services`` (service -> its permissions), by service name."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_app.config.settings.local")
     import django
 
@@ -46,6 +50,20 @@ def prepare_django(*, demo_user: bool = True) -> None:
         ensure_demo_user()
     else:
         print(NO_DEMO_USER, file=sys.stderr, flush=True)
+    wanted = services or {}
+    return {service: fresh_service_credential(service, permissions) for service, permissions in wanted.items()}
+
+
+def fresh_service_credential(service: str, permissions: tuple[str, ...]) -> str:
+    """A new credential for a service the stack runs, replacing the last start's: the plain text
+    is shown once, so each start makes one and hands it to the service's functions only (in
+    their environment, as a deployed stage keeps it in an SSM SecureString)."""
+    from django_app.accounts.models import ApiToken
+    from django_app.accounts.service_credentials import service_credential_create
+
+    ApiToken.objects.filter(service=service, name=LOCAL_CREDENTIAL_NAME).delete()
+    _token, raw = service_credential_create(service=service, permissions=list(permissions), name=LOCAL_CREDENTIAL_NAME)
+    return raw
 
 
 def ensure_demo_user() -> None:

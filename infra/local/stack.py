@@ -58,7 +58,7 @@ class LocalStack:
         self.ready_path = self.state_dir / "ready.json"
         self.command = [
             sys.executable, "-m", "infra.local",
-            "--http-port", "0", "--ws-port", "0",
+            "--http-port", "0", "--ws-port", "0", "--webhooks-port", "0",
             "--state-dir", str(self.state_dir),
             "--serverless", str(serverless_path),
             "--zappa", str(zappa_path),
@@ -138,6 +138,10 @@ class LocalStack:
     @property
     def ws_url(self) -> str:
         return str(self.info["ws_url"])
+
+    @property
+    def webhooks_url(self) -> str:
+        return str(self.info["webhooks_url"])
 
     @property
     def management_url(self) -> str:
