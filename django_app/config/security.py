@@ -2,13 +2,15 @@
 
 Scripts and styles come from this origin only, Swagger UI's included (drf-spectacular-sidecar:
 no CDN, so no third party can change what runs on the API's origin); the page opens WebSockets to
-the configured WEBSOCKET_URL's origin. Inline styles stay allowed because the admin writes a few
+the configured WEBSOCKET_URL's origin and calls the webhooks service at WEBHOOKS_API_URL's origin
+(its Webhooks panel). Inline styles stay allowed because the admin writes a few
 ``style`` attributes; inline scripts never are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,8 +22,9 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def policy(*, websocket_url: str) -> str:
-    connect = " ".join(filter(None, ["'self'", _origin(websocket_url)]))
+@lru_cache(maxsize=8)
+def policy(*, websocket_url: str, webhooks_api_url: str = "") -> str:
+    connect = " ".join(dict.fromkeys(filter(None, ["'self'", _origin(websocket_url), _origin(webhooks_api_url)])))
     directives = [
         "default-src 'self'",
         "script-src 'self'",
@@ -40,10 +43,12 @@ def policy(*, websocket_url: str) -> str:
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.policy = policy(websocket_url=settings.WEBSOCKET_URL)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy
+            # Read per response (cached by value), so a changed setting (a test's override) counts.
+            response["Content-Security-Policy"] = policy(
+                websocket_url=settings.WEBSOCKET_URL, webhooks_api_url=settings.WEBHOOKS_API_URL
+            )
         return response

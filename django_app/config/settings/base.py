@@ -191,6 +191,11 @@ API_DOCS = env.choice_("API_DOCS", "public", choices=API_DOCS_CHOICES)
 JOBS_QUEUE_URL = env.str_("JOBS_QUEUE_URL", "", ssm=True)
 JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "", ssm=True)
 WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
+# The webhooks service's HTTP API (functions/webhooks), e.g. https://abc.execute-api.../ : the page's
+# Webhooks panel calls it straight from the browser with an access token for audience "webhooks"
+# (POST /api/auth/token/), and the CSP lets the page connect to its origin. Empty: no panel.
+# On Lambda it comes from the SSM parameter <SSM_PARAMETER_PREFIX>/webhooks-api-url.
+WEBHOOKS_API_URL = env.str_("WEBHOOKS_API_URL", "", ssm=True).rstrip("/")
 JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
 # Modules of a team's own tasks, imported (registering them) beside django_app.jobs.tasks.
