@@ -109,6 +109,8 @@ export interface AccessTokenVerifierOptions {
   issuer: string;
   /** This service's name in Django's registry (`aud`). */
   audience?: string;
+  /** Where Django publishes its keys, when not at `${issuer}/.well-known/jwks.json`. */
+  jwksUrl?: string;
   /** A JWKS document to use instead of fetching `${issuer}/.well-known/jwks.json`. */
   jwks?: JSONWebKeySet;
   /** How long a fetched JWKS is used (Django's Cache-Control max-age: 300 s). */
@@ -131,7 +133,7 @@ export function accessTokenVerifier(options: AccessTokenVerifierOptions): Access
   const { issuer, audience = AUDIENCE, maxLifetimeSeconds = 300 } = options;
   const keys: JWTVerifyGetKey =
     options.jwks === undefined
-      ? createRemoteJWKSet(new URL(`${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`), {
+      ? createRemoteJWKSet(new URL(options.jwksUrl ?? `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`), {
           cacheMaxAge: options.cacheMaxAgeMs ?? 300_000,
           // A kid not seen yet means a rotation: fetch again, at most once per cooldown (protocol §5: 30-60 s).
           cooldownDuration: options.cooldownMs ?? 30_000,
