@@ -27,6 +27,8 @@ export async function bundle(outfile: string = OUTFILE): Promise<number> {
     minify: true,
     sourcemap: false,
     legalComments: "none",
+    // The AWS SDK's CommonJS parts require node builtins; an ES module has no require of its own.
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     logLevel: "warning",
   });
   return (await stat(outfile)).size;
