@@ -9,7 +9,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, GetSubscriptionAttributesCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -18,6 +20,7 @@ import type { APIGatewayProxyEventV2, SQSEvent, SQSRecord } from "aws-lambda";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 
 import type { JobEvent } from "../src/contracts/job_event.js";
+import { bundle } from "../scripts/bundle.js";
 import { api, deliver, resetServices } from "../src/handlers.js";
 import { verify } from "../src/signature.js";
 
@@ -376,5 +379,30 @@ describe("the webhooks service on moto", { skip: available ? false : `moto_serve
     for (let i = 0; i < 20; i += 1) await createEndpoint("jack", `/jack/${String(i)}`);
     const answer = await call("POST", "/webhooks/endpoints", { token: await token("jack"), body: JSON.stringify({ url: `${receiverUrl}/21` }) });
     assert.deepEqual([answer.status, (answer.body as { error: { code: string } }).error.code], [409, "endpoint_limit"]);
+  });
+
+  test("the esbuild bundle's handlers do the same against AWS (the SDK's bundled ES module builds work)", async () => {
+    const work = await mkdtemp(join(tmpdir(), "webhooks-bundle-moto-"));
+    try {
+      const outfile = join(work, "index.mjs");
+      await bundle(outfile);
+      const bundled = (await import(pathToFileURL(outfile).href)) as typeof import("../src/index.js");
+      const event = {
+        version: "2.0",
+        rawPath: "/webhooks/endpoints",
+        headers: { authorization: `Bearer ${await token("kate")}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: `${receiverUrl}/kate` }),
+        isBase64Encoded: false,
+        requestContext: { stage: "$default", http: { method: "POST" } },
+      } as unknown as APIGatewayProxyEventV2;
+      const created = await bundled.api(event);
+      assert.equal(created.statusCode, 201, created.body);
+      received.length = 0;
+      const records: SQSEvent = { Records: [record(JSON.stringify(jobEvent("kate")))] };
+      assert.deepEqual(await bundled.deliver(records), { batchItemFailures: [] });
+      assert.deepEqual(received.map((entry) => entry.path), ["/kate"]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
