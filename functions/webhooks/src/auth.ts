@@ -129,6 +129,17 @@ export interface AccessTokenVerifier {
   authenticate(authorization: string | undefined): Promise<AccessTokenClaims>;
 }
 
+/** The token of an `Authorization: Bearer …` header, or the 401 `not_authenticated` to answer with. */
+export function bearerToken(authorization: string | undefined): string {
+  const match = authorization === undefined ? null : BEARER.exec(authorization);
+  if (match === null) {
+    throw new ApiError(401, "not_authenticated", "An access token is required (Authorization: Bearer …).", {
+      headers: { "www-authenticate": "Bearer" },
+    });
+  }
+  return match[1] ?? "";
+}
+
 export function accessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const { issuer, audience = AUDIENCE, maxLifetimeSeconds = 300 } = options;
   const keys: JWTVerifyGetKey =
@@ -174,14 +185,9 @@ export function accessTokenVerifier(options: AccessTokenVerifierOptions): Access
   }
 
   async function authenticate(authorization: string | undefined): Promise<AccessTokenClaims> {
-    const match = authorization === undefined ? null : BEARER.exec(authorization);
-    if (match === null) {
-      throw new ApiError(401, "not_authenticated", "An access token is required (Authorization: Bearer …).", {
-        headers: { "www-authenticate": "Bearer" },
-      });
-    }
+    const token = bearerToken(authorization);
     try {
-      return await verify(match[1] ?? "");
+      return await verify(token);
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
       throw new ApiError(401, error.code, MESSAGES[error.code], {

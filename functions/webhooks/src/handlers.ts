@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from
 import { route, type ApiDeps } from "./api/routes.js";
 import { apiRequestFrom } from "./api/request.js";
 import { sqsAttemptQueue } from "./attempt-queue.js";
-import { accessTokenVerifier, type AccessTokenVerifier } from "./auth.js";
+import { accessTokenVerifier, bearerToken, type AccessTokenVerifier } from "./auth.js";
 import { dynamoClient, snsClient, sqsClient } from "./aws-clients.js";
 import { mapBounded } from "./bounded.js";
 import { loadConfig, type Config } from "./config.js";
@@ -54,7 +54,10 @@ function buildServices(): Services {
   const apiDeps: ApiDeps = {
     store,
     queue,
-    authenticate: async (authorization) => (await getVerifier()).authenticate(authorization),
+    authenticate: async (authorization) => {
+      bearerToken(authorization); // no token: refused before the issuer is looked up (SSM)
+      return (await getVerifier()).authenticate(authorization);
+    },
     checkUrl: (url) => checkWebhookUrl(url, { allowed: config.allowedUrls }),
     syncFilterPolicy: () => syncFilterPolicy(store, snsClient(), config.subscriptionArn),
   };
@@ -83,8 +86,8 @@ export function resetServices(): void {
 
 export async function api(event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> {
   try {
-    // Authentication needs no configuration beyond the issuer: a request without a token is
-    // refused before any AWS client is made.
+    // The services are built on the first request (clients only: no AWS call); a request without
+    // a token is refused before any network call, SSM included.
     return await route(apiRequestFrom(event), getServices().apiDeps);
   } catch (error) {
     const response = errorResponse(error);
