@@ -71,16 +71,19 @@ function attemptMessage(body: Record<string, unknown>): AttemptMessage {
   return { kind: "attempt", delivery_id: deliveryId, attempt, due_at: dueAt };
 }
 
-export function parseQueueMessage(raw: string): QueueMessage {
-  let body: unknown;
+function parseJson(raw: string): unknown {
   try {
-    body = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch {
     throw new PoisonMessage("not_json", "the body is not JSON");
   }
-  // Without raw message delivery SNS wraps the event in an envelope: accept that too.
+}
+
+export function parseQueueMessage(raw: string): QueueMessage {
+  let body = parseJson(raw);
+  // Without raw message delivery SNS wraps the event in an envelope: unwrap it (once).
   if (isRecord(body) && body["Type"] === "Notification" && typeof body["Message"] === "string") {
-    return parseQueueMessage(body["Message"]);
+    body = parseJson(body["Message"]);
   }
   if (isRecord(body) && body["kind"] === "attempt") return attemptMessage(body);
   if (!jobEventValidator()(body)) {

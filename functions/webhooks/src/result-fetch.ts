@@ -14,7 +14,12 @@ export class ResultFetchFailed extends Error {
 export function resultUrlUnder(baseUrl: string, resultUrl: string): URL {
   const base = new URL(`${baseUrl.replace(/\/+$/, "")}/`);
   // A path ("/api/jobs/<id>/") is relative to the base URL; "//host/…" would name another host.
-  const resolved = resultUrl.startsWith("/") && !resultUrl.startsWith("//") ? new URL(base.href + resultUrl.slice(1)) : new URL(resultUrl);
+  let resolved: URL;
+  try {
+    resolved = resultUrl.startsWith("/") && !resultUrl.startsWith("//") ? new URL(base.href + resultUrl.slice(1)) : new URL(resultUrl);
+  } catch {
+    throw new ResultFetchFailed("result_url is not a URL");
+  }
   if (resolved.origin !== base.origin || !resolved.href.startsWith(base.href) || resolved.username !== "" || resolved.password !== "") {
     throw new ResultFetchFailed("result_url is not under API_BASE_URL: the credential is not sent there");
   }

@@ -50,6 +50,18 @@ async function ownEndpoint(deps: ApiDeps, owner: string, id: string | undefined)
   return endpoint;
 }
 
+/**
+ * The endpoint is written already: a failed policy update must not turn that into a 500 (a client
+ * would retry a create that happened). It is logged; the next create or delete sets the policy again.
+ */
+async function syncQuietly(deps: ApiDeps): Promise<void> {
+  try {
+    await deps.syncFilterPolicy();
+  } catch (error) {
+    console.error(JSON.stringify({ msg: "filter policy not updated", error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+  }
+}
+
 const createEndpoint: Action = async (request, caller, _params, deps) => {
   const input = endpointInput(jsonBody(request));
   const verdict = await deps.checkUrl(input.url);
@@ -75,7 +87,7 @@ const createEndpoint: Action = async (request, caller, _params, deps) => {
     }
     throw error;
   }
-  if (endpoint.event_types.some((type) => NON_TERMINAL_EVENT_TYPES.includes(type))) await deps.syncFilterPolicy();
+  if (endpoint.event_types.some((type) => NON_TERMINAL_EVENT_TYPES.includes(type))) await syncQuietly(deps);
   // The secret is shown here once, never again.
   return json(201, { ...endpointView(endpoint), secret: endpoint.secret });
 };
@@ -86,7 +98,7 @@ const listEndpoints: Action = async (_request, caller, _params, deps) =>
 const deleteEndpoint: Action = async (_request, caller, [id], deps) => {
   const endpoint = await ownEndpoint(deps, caller.sub, id);
   if (!(await deps.store.deleteEndpoint(endpoint))) throw notFound("endpoint");
-  if (endpoint.event_types.some((type) => NON_TERMINAL_EVENT_TYPES.includes(type))) await deps.syncFilterPolicy();
+  if (endpoint.event_types.some((type) => NON_TERMINAL_EVENT_TYPES.includes(type))) await syncQuietly(deps);
   return { statusCode: 204, headers: {}, body: "" };
 };
 
