@@ -14,6 +14,9 @@ import { compile, type JSONSchema } from "json-schema-to-typescript";
 export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SCHEMA_DIR = join(PACKAGE_ROOT, "..", "..", "contracts", "schemas");
 export const OUTPUT_DIR = join(PACKAGE_ROOT, "src", "contracts");
+/** The schemas the service validates against at run time, as modules esbuild bundles. */
+export const SCHEMA_MODULE_DIR = join(PACKAGE_ROOT, "src", "schemas");
+export const VALIDATED_SCHEMAS = ["job_event"] as const;
 
 /** The schemas' names (file names without `.json`), sorted. */
 export async function schemaNames(): Promise<string[]> {
@@ -75,6 +78,15 @@ export async function render(name: string): Promise<string> {
   });
 }
 
+/** A module exporting one schema as it is (ajv compiles it at run time), exactly as it is committed. */
+export async function renderSchemaModule(name: string): Promise<string> {
+  const parsed: unknown = JSON.parse(await readFile(join(SCHEMA_DIR, `${name}.json`), "utf8"));
+  return (
+    `/* Copied from contracts/schemas/${name}.json by \`npm run -w functions/webhooks generate\`: do not edit. */\n` +
+    `export const schema = ${JSON.stringify(parsed, null, 2)} as const;\n`
+  );
+}
+
 async function main(): Promise<void> {
   await mkdir(OUTPUT_DIR, { recursive: true });
   const names = await schemaNames();
@@ -86,6 +98,11 @@ async function main(): Promise<void> {
   for (const name of names) {
     await writeFile(join(OUTPUT_DIR, `${name}.ts`), await render(name));
     console.log(`wrote src/contracts/${name}.ts`);
+  }
+  await mkdir(SCHEMA_MODULE_DIR, { recursive: true });
+  for (const name of VALIDATED_SCHEMAS) {
+    await writeFile(join(SCHEMA_MODULE_DIR, `${name}.ts`), await renderSchemaModule(name));
+    console.log(`wrote src/schemas/${name}.ts`);
   }
 }
 

@@ -109,6 +109,8 @@ export interface AccessTokenVerifierOptions {
   issuer: string;
   /** This service's name in Django's registry (`aud`). */
   audience?: string;
+  /** Where Django publishes its keys, when not at `${issuer}/.well-known/jwks.json`. */
+  jwksUrl?: string;
   /** A JWKS document to use instead of fetching `${issuer}/.well-known/jwks.json`. */
   jwks?: JSONWebKeySet;
   /** How long a fetched JWKS is used (Django's Cache-Control max-age: 300 s). */
@@ -127,11 +129,22 @@ export interface AccessTokenVerifier {
   authenticate(authorization: string | undefined): Promise<AccessTokenClaims>;
 }
 
+/** The token of an `Authorization: Bearer …` header, or the 401 `not_authenticated` to answer with. */
+export function bearerToken(authorization: string | undefined): string {
+  const match = authorization === undefined ? null : BEARER.exec(authorization);
+  if (match === null) {
+    throw new ApiError(401, "not_authenticated", "An access token is required (Authorization: Bearer …).", {
+      headers: { "www-authenticate": "Bearer" },
+    });
+  }
+  return match[1] ?? "";
+}
+
 export function accessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const { issuer, audience = AUDIENCE, maxLifetimeSeconds = 300 } = options;
   const keys: JWTVerifyGetKey =
     options.jwks === undefined
-      ? createRemoteJWKSet(new URL(`${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`), {
+      ? createRemoteJWKSet(new URL(options.jwksUrl ?? `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`), {
           cacheMaxAge: options.cacheMaxAgeMs ?? 300_000,
           // A kid not seen yet means a rotation: fetch again, at most once per cooldown (protocol §5: 30-60 s).
           cooldownDuration: options.cooldownMs ?? 30_000,
@@ -172,14 +185,9 @@ export function accessTokenVerifier(options: AccessTokenVerifierOptions): Access
   }
 
   async function authenticate(authorization: string | undefined): Promise<AccessTokenClaims> {
-    const match = authorization === undefined ? null : BEARER.exec(authorization);
-    if (match === null) {
-      throw new ApiError(401, "not_authenticated", "An access token is required (Authorization: Bearer …).", {
-        headers: { "www-authenticate": "Bearer" },
-      });
-    }
+    const token = bearerToken(authorization);
     try {
-      return await verify(match[1] ?? "");
+      return await verify(token);
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
       throw new ApiError(401, error.code, MESSAGES[error.code], {

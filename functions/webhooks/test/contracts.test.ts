@@ -5,7 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import { OUTPUT_DIR, render, schemaNames } from "../scripts/generate-contracts.js";
+import { OUTPUT_DIR, render, renderSchemaModule, SCHEMA_MODULE_DIR, schemaNames, VALIDATED_SCHEMAS } from "../scripts/generate-contracts.js";
 
 const HINT = "stale: run `npm run -w functions/webhooks generate`";
 const names = await schemaNames();
@@ -23,5 +23,12 @@ for (const name of names) {
   test(`src/contracts/${name}.ts is current`, async () => {
     const committed = await readFile(join(OUTPUT_DIR, `${name}.ts`), "utf8");
     assert.equal(committed, await render(name), HINT);
+  });
+}
+
+for (const name of VALIDATED_SCHEMAS) {
+  test(`src/schemas/${name}.ts (the schema ajv validates with) is current`, async () => {
+    const committed = await readFile(join(SCHEMA_MODULE_DIR, `${name}.ts`), "utf8");
+    assert.equal(committed, await renderSchemaModule(name), HINT);
   });
 }
