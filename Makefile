@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 STAGE ?= dev
 
-.PHONY: run test test-sqlite test-postgres test-webhooks lint typecheck package bench clean check-config rehearse node soak
+.PHONY: run test test-sqlite test-postgres test-webhooks lint typecheck package bench clean check-config rehearse node soak webhooks-bundle
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,8 @@ $(STAMP): requirements/*.txt pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The stack builds the webhooks bundle (functions/webhooks/dist) itself when its sources changed.
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.local
 
 test: $(STAMP) $(NODE_STAMP) lint test-webhooks test-sqlite test-postgres
@@ -57,14 +58,18 @@ node: $(NODE_STAMP)
 # Both artifacts of a stage: the Django function (build/zappa-$(STAGE).zip, for
 # `zappa update $(STAGE) --zip ...`) and the osls package (build/osls-$(STAGE), for
 # `npx osls deploy --stage $(STAGE) --package build/osls-$(STAGE)`).
-package: $(STAMP) $(NODE_STAMP)
+package: $(STAMP) $(NODE_STAMP) webhooks-bundle
 	$(BIN)/python -m infra.package --stage $(STAGE)
 	rm -rf build/osls-$(STAGE)
 	AWS_ACCESS_KEY_ID=package-only AWS_SECRET_ACCESS_KEY=package-only AWS_EC2_METADATA_DISABLED=true \
 	  npx --no-install osls package --stage $(STAGE) --package build/osls-$(STAGE)
 
+# The Node functions' one file (esbuild): what osls packages and the local stack runs.
+webhooks-bundle: $(NODE_STAMP)
+	npm run --silent -w functions/webhooks build
+
 # serverless.yml and zappa_settings.json agree, and every handler imports (docs/operations.md).
-check-config: $(STAMP)
+check-config: $(STAMP) webhooks-bundle
 	$(BIN)/python -m infra.check
 
 # Deploys the osls stack to MiniStack and runs one job end to end through it (docs/operations.md).

@@ -18,14 +18,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
+from django.conf import settings
+
 from contracts.job_event import JobEvent
 from django_app.jobs.events import SNS_BATCH_LIMIT, job_events_publish
 
 logger = logging.getLogger(__name__)
 
-# A pushed event must fit a WebSocket message (128 KB) inside its envelope; larger results travel
-# as a link to the job instead (the API serves the full result).
-EVENT_RESULT_MAX_BYTES = 96 * 1024
 # SNS caps a PublishBatch at 256 KiB for all its entries together, attributes included.
 PUBLISH_BATCH_MAX_BYTES = 200 * 1024
 # Events without a result are small (note ≤ 200 chars, error message ≤ 2,000): a safe upper bound.
@@ -33,11 +32,13 @@ SMALL_EVENT_BYTES = 4 * 1024
 
 
 def event_fitted(event: JobEvent) -> tuple[JobEvent, int]:
-    """The event as it will be published, and its size in bytes (an upper bound for small ones)."""
+    """The event as it will be published, and its size in bytes (an upper bound for small ones).
+    A result larger than ``JOB_EVENT_RESULT_MAX_BYTES`` travels as a link to the job instead (a
+    pushed event must fit a 128 KB WebSocket message; the API serves the full result)."""
     if event.result is None:
         return event, SMALL_EVENT_BYTES
     size = len(event.model_dump_json().encode())
-    if size <= EVENT_RESULT_MAX_BYTES:
+    if size <= settings.JOB_EVENT_RESULT_MAX_BYTES:
         return event, size
     linked = event.model_copy(update={"result": None, "result_url": f"/api/jobs/{event.job_id}/"})
     return linked, SMALL_EVENT_BYTES

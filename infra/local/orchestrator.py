@@ -30,12 +30,12 @@ from infra.local.http_gateway import HttpGateway
 from infra.local.imports import blocked_modules
 from infra.local.logstream import LogStream
 from infra.local.moto_server import FAKE_CREDENTIALS, MotoServer
-from infra.local.node_bundle import ensure_bundle
 from infra.local.pollers import Poller, PollerTarget
 from infra.local.resources import Resources
 from infra.local.scheduler import Timer, run_timer
 from infra.local.ws_gateway import MAX_MESSAGE_BYTES, WsGateway
 from infra.local.zappa_file import zappa_settings_dir
+from infra.node_bundle import ensure_bundle
 from polyglot_auth.jwk import jwks_document
 
 # A function whose environment names its Django credential's SSM parameter gets the credential

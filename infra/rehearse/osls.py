@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from infra.node_bundle import ensure_bundle
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -66,6 +68,7 @@ NO_AWS = "http://127.0.0.1:9"
 
 
 def package(*, stage: str, into: Path, log: Path) -> Path:
+    ensure_bundle()  # the Node functions ship functions/webhooks/dist/index.mjs
     shutil.rmtree(into, ignore_errors=True)
     run(["package", "--stage", stage, "--package", str(into)], endpoint=NO_AWS, log=log)
     return into
@@ -76,6 +79,8 @@ def artifact(package_dir: Path, function: str) -> Path:
     relative to ``.serverless``, the default package folder)."""
     state = json.loads((package_dir / "serverless-state.json").read_text())
     declared = Path(state["service"]["functions"][function]["package"]["artifact"])
+    if declared.is_absolute():  # a function without `module` (the Node ones): named from the repo root
+        declared = declared.relative_to(REPO)
     return package_dir / (declared.relative_to(".serverless") if declared.parts[0] == ".serverless" else declared)
 
 

@@ -84,3 +84,29 @@ def test_with_the_websocket_refused_the_job_completes_by_polling(page: Any, loca
     assert "polling" in transports
     assert "websocket" not in transports
     screenshot(page, "page-finished-polling")
+
+
+def test_the_webhooks_panel_adds_an_endpoint_sends_a_test_and_shows_the_delivery(page: Any, local_stack: Any) -> None:
+    """The panel calls the Node service directly (another origin, a Django access token); the
+    delivery reaches a receiver on 127.0.0.1, which verifies it with the secret the panel showed."""
+    from tests.integration.webhooks.receivers import Receiver, serving
+
+    log_in(page, local_stack.http_url)
+    assert page.locator("#webhooks").get_attribute("data-api-url") == local_stack.webhooks_url
+    with serving(Receiver(answers=[204])) as receiver:
+        page.get_by_label("Endpoint URL").fill(receiver.url)
+        page.get_by_label("Description").fill("browser test")
+        page.locator("#webhook-add").click()
+        page.locator("#webhook-secret-box").wait_for(state="visible", timeout=30_000)
+        receiver.secret = page.locator("#webhook-secret").input_value()
+        assert receiver.secret.startswith("whsec_")
+        row = page.locator("[data-testid=endpoint-row]").filter(has_text=receiver.url)
+        row.locator("[data-testid=send-test]").click()
+        delivery = page.locator("[data-testid=delivery-row]").first
+        delivery.locator("[data-testid=delivery-status]").filter(has_text="succeeded").wait_for(timeout=60_000)
+        assert delivery.locator(".status-code").inner_text() == "204"
+        screenshot(page, "page-webhooks-panel-stack")
+        [received] = receiver.wait_for(1)
+        assert received.verified
+        assert received.payload["type"] == "webhook.test"
+        assert delivery.get_attribute("data-delivery-id") == received.headers["webhook-id"]

@@ -18,6 +18,7 @@ from infra.check import check, load_configs
 from infra.check.config import SERVERLESS, ZAPPA
 from infra.check.django_role import VPC_ACTIONS
 from infra.check.rules import OPERATIONS_DOC, Problem
+from infra.node_bundle import ensure_bundle
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -181,12 +182,39 @@ def test_a_dlq_must_keep_messages_longer_than_its_source(copies: dict[str, Path]
     }
 
 
+@pytest.fixture
+def bundled() -> None:
+    """The Node handlers import from the webhooks bundle, as `make check-config` builds it first."""
+    ensure_bundle()
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("bundled")
 def test_every_handler_imports_from_its_package(copies: dict[str, Path]) -> None:
     assert problems(copies, "handlers") == []
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("bundled")
+def test_a_node_handler_that_is_not_exported_or_on_a_deprecated_runtime_is_found(copies: dict[str, Path]) -> None:
+    edit_text(
+        copies["serverless"],
+        "handler: functions/webhooks/dist/index.deliver",
+        "handler: functions/webhooks/dist/index.delivery",
+    )
+    edit_text(copies["serverless"], "runtime: nodejs22.x", "runtime: nodejs20.x")
+    assert [p.message for p in problems(copies, "handlers")] == [
+        "webhooksDeliver: functions/webhooks/dist/index.delivery: functions/webhooks/dist/index.delivery is not an "
+        "exported function"
+    ]
+    runtime = [p.message for p in problems(copies, "runtime")]
+    assert runtime[0] == (
+        "stage dev: serverless.yml function webhooksApi runs nodejs20.x: use one of nodejs22.x, nodejs24.x"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("bundled")
 def test_a_handler_that_does_not_import_is_found(copies: dict[str, Path]) -> None:
     edit_text(
         copies["serverless"], "handler: functions/websocket/push.handler", "handler: functions/websocket/pusher.handler"
@@ -194,7 +222,7 @@ def test_a_handler_that_does_not_import_is_found(copies: dict[str, Path]) -> Non
     edit_json(copies["zappa"], lambda z: z["prod"].update(django_settings="django_app.config.settings.lambda"))
     found = problems(copies, "handlers")
     messages = sorted(p.message for p in found)
-    assert len(messages) == 2, messages
+    assert len(messages) == 2, messages  # the webhooks bundle is built (`bundled`), so its handlers import
     assert messages[0].startswith("push: functions/websocket/pusher.handler does not import from websocket/")
     assert "AttributeError" in messages[0]
     assert messages[1].startswith("zappa prod: django_settings django_app.config.settings.lambda:")

@@ -65,7 +65,7 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
     assert "IamRoleLambdaExecution" not in tpl["Resources"], "a shared role would give every function every right"
     functions = resources_of(tpl, "AWS::Lambda::Function")
     roles = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
-    assert len(set(roles.values())) == len(functions) == 3
+    assert len(set(roles.values())) == len(functions) == 5
 
     def actions(role: str) -> dict[str, set[str]]:
         """Every action of the role, with the resources it may act on (as JSON, for intrinsics)."""
@@ -82,6 +82,8 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
     worker = actions(roles["WorkerLambdaFunction"])
     websocket = actions(roles["WebsocketLambdaFunction"])
     push = actions(roles["PushLambdaFunction"])
+    webhooks_api = actions(roles["WebhooksApiLambdaFunction"])
+    webhooks_deliver = actions(roles["WebhooksDeliverLambdaFunction"])
     table_actions = {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
         "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
@@ -98,6 +100,26 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         "execute-api:ManageConnections", "ssm:GetParameters",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     }  # fmt: skip
+    webhooks_table = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    assert set(webhooks_api) == logs | webhooks_table | {
+        "dynamodb:DeleteItem", "sqs:SendMessage", "sns:SetSubscriptionAttributes", "ssm:GetParameters",
+    }  # fmt: skip
+    assert set(webhooks_deliver) == logs | webhooks_table | {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage", "ssm:GetParameters",
+    }  # fmt: skip
+    assert webhooks_api["sns:SetSubscriptionAttributes"] == {json.dumps({"Ref": "WebhooksSubscription"})}
+    for role in (webhooks_api, webhooks_deliver):
+        assert role["sqs:SendMessage"] == {json.dumps({"Fn::GetAtt": ["WebhooksQueue", "Arn"]})}
+        assert json.dumps({"Fn::GetAtt": ["WebhooksTable", "Arn"]}) in next(iter(role["dynamodb:Query"]))
+    # The API reads Django's public URL only; the deliverer also its own credential, under a path no
+    # other function's policy names.
+    [api_readable] = [json.loads(resources) for resources in webhooks_api["ssm:GetParameters"]]
+    assert [entry["Fn::Sub"].rsplit("/", 1)[-1] for entry in api_readable] == ["api-base-url"]
+    [deliver_readable] = [json.loads(resources) for resources in webhooks_deliver["ssm:GetParameters"]]
+    assert [entry["Fn::Sub"].split(":parameter", 1)[1] for entry in deliver_readable] == [
+        f"/polyglot/{stage}/api-base-url",
+        f"/polyglot-webhooks/{stage}/django-credential",
+    ]
     # The verifiers read two public parameters by name, never the path that holds Django's secrets.
     for role in (websocket, push):
         [readable] = [json.loads(resources) for resources in role["ssm:GetParameters"]]
@@ -118,7 +140,7 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     tpl = template(package_dir)
     alarms = resources_of(tpl, "AWS::CloudWatch::Alarm")
     watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
-    assert watched == {"JobsDLQ", "PushDLQ"}
+    assert watched == {"JobsDLQ", "PushDLQ", "WebhooksDLQ"}
     for alarm in alarms.values():
         assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
@@ -129,8 +151,16 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     parameters = {r["Properties"]["Name"]: r["Properties"] for r in resources_of(tpl, "AWS::SSM::Parameter").values()}
     prefix = f"/polyglot/{stage}/"
     assert set(parameters) == {
-        f"{prefix}{name}" for name in ("jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint")
+        f"{prefix}{name}"
+        for name in (
+            "jobs-queue-url",
+            "job-events-topic-arn",
+            "websocket-url",
+            "management-endpoint",
+            "webhooks-api-url",
+        )
     }
+    assert parameters[f"{prefix}webhooks-api-url"]["Value"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
     assert all(p["Type"] == "String" for p in parameters.values())  # secrets are never in the template
     assert parameters[f"{prefix}jobs-queue-url"]["Value"] == {"Ref": "JobsQueue"}
     websocket_url = json.dumps(parameters[f"{prefix}websocket-url"]["Value"])
@@ -142,7 +172,7 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     assert ".amazonaws.com/" in management
 
     mappings = resources_of(tpl, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
     # Nothing account-specific: no 12-digit account id anywhere in the template.
     assert not re.search(r"(?<!\d)\d{12}(?!\d)", json.dumps(tpl))
@@ -181,19 +211,54 @@ def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path
 
 
 def test_every_function_runs_the_one_runtime_zappa_runs(packaged: tuple[str, Path]) -> None:
-    """serverless.yml derives its runtime from custom.pythonVersion: osls resolves it as the check does."""
+    """serverless.yml derives its runtime from custom.pythonVersion: osls resolves it as the check does.
+    The webhooks functions run Node, on a runtime Lambda still supports (nodejs20.x is deprecated)."""
     from infra.check.config import load_zappa, zappa_stage
 
     stage, package_dir = packaged
     runtime = zappa_stage(load_zappa(), stage)["runtime"]
     functions = resources_of(template(package_dir), "AWS::Lambda::Function")
-    assert {name: f["Properties"]["Runtime"] for name, f in functions.items()} == dict.fromkeys(functions, runtime)
+    node = {"WebhooksApiLambdaFunction", "WebhooksDeliverLambdaFunction"}
+    assert {name: f["Properties"]["Runtime"] for name, f in functions.items()} == {
+        name: "nodejs22.x" if name in node else runtime for name in functions
+    }
+
+
+def test_the_webhooks_functions_ship_the_bundle_alone(packaged: tuple[str, Path]) -> None:
+    _, package_dir = packaged
+    for function in ("webhooksApi", "webhooksDeliver"):
+        assert _names(package_dir, function) == {"functions/webhooks/dist/index.mjs"}
+
+
+def test_the_webhooks_api_answers_cors_for_the_page_and_hears_terminal_events_only(
+    packaged: tuple[str, Path],
+) -> None:
+    stage, package_dir = packaged
+    tpl = template(package_dir)
+    apis = resources_of(tpl, "AWS::ApiGatewayV2::Api").values()
+    (api,) = [api for api in apis if api["Properties"]["ProtocolType"] == "HTTP"]
+    cors = api["Properties"]["CorsConfiguration"]
+    from infra.check.config import load_serverless
+
+    params = load_serverless()["params"]
+    assert cors["AllowOrigins"] == [params.get(stage, {}).get("pageOrigin", params["default"]["pageOrigin"])]
+    assert sorted(cors["AllowHeaders"]) == ["Authorization", "Content-Type"]
+    routes = {r["Properties"]["RouteKey"] for r in resources_of(tpl, "AWS::ApiGatewayV2::Route").values()}
+    assert {
+        "POST /webhooks/endpoints", "GET /webhooks/endpoints", "DELETE /webhooks/endpoints/{id}",
+        "POST /webhooks/endpoints/{id}/test", "GET /webhooks/endpoints/{id}/deliveries",
+        "POST /webhooks/deliveries/{id}/retry",
+    } <= routes  # fmt: skip
+    subscription = tpl["Resources"]["WebhooksSubscription"]["Properties"]
+    assert subscription["FilterPolicy"] == {"type": ["job.succeeded", "job.failed", "job.cancelled"]}
+    assert subscription["RawMessageDelivery"] is True
 
 
 def test_the_websocket_stage_is_throttled_and_connect_more_so(packaged: tuple[str, Path]) -> None:
     """serverless.yml's resources.extensions reach the stage osls generates (issue 17, finding 6)."""
     _, package_dir = packaged
-    (stage,) = resources_of(template(package_dir), "AWS::ApiGatewayV2::Stage").values()
+    stages = resources_of(template(package_dir), "AWS::ApiGatewayV2::Stage")
+    stage = stages["WebsocketsDeploymentStage"]
     default = stage["Properties"]["DefaultRouteSettings"]
     connect = stage["Properties"]["RouteSettings"]["$connect"]
     assert default["ThrottlingRateLimit"] > connect["ThrottlingRateLimit"] > 0

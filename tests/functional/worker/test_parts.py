@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from contracts.job_event import JobEvent
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, retry_delay
 from django_app.jobs.models import Job, JobStatus
-from django_app.jobs.outbox import EVENT_RESULT_MAX_BYTES, EventOutbox
+from django_app.jobs.outbox import EventOutbox
 from django_app.jobs.worker_context import WorkerTaskContext
 from django_app.jobs.worker_types import PoisonMessage
 from functions.worker.messages import job_message_parse
@@ -117,7 +118,7 @@ def test_the_outbox_keeps_a_batch_under_the_publish_size_limit_and_links_huge_re
     job_id = uuid.uuid4()
     for seq in range(1, 4):
         outbox.add(event(seq=seq, result={"blob": "x" * 80_000}))  # fits a push, three do not fit a batch
-    outbox.add(event(seq=4, result={"blob": "x" * (EVENT_RESULT_MAX_BYTES + 1)}, job_id=job_id))
+    outbox.add(event(seq=4, result={"blob": "x" * (settings.JOB_EVENT_RESULT_MAX_BYTES + 1)}, job_id=job_id))
 
     outbox.close()
 

@@ -16,7 +16,7 @@ from infra.local.scheduler import Cron, ScheduleError, rate_seconds
 def test_the_real_files_give_every_function_event_and_route() -> None:
     spec = load_spec()
     assert {"worker", "websocket", "push", "polyglot-local"} <= set(spec.functions)
-    assert {source.function for source in spec.sqs_sources} == {"worker", "push"}
+    assert {source.function for source in spec.sqs_sources} == {"worker", "push", "webhooksDeliver"}
     assert all(source.report_failures for source in spec.sqs_sources)
     assert {"$connect", "$disconnect", "$default"} <= set(spec.ws_routes)
     assert spec.route_selection_expression == "$request.body.action"
@@ -24,6 +24,20 @@ def test_the_real_files_give_every_function_event_and_route() -> None:
     assert "polyglot-local-jobs" in str(spec.resources["JobsQueue"]["Properties"]["QueueName"])
     assert not spec.functions["websocket"].django
     assert spec.functions["worker"].django
+    # The webhooks service: Node, its handler a file path (Lambda's Node rules), six HTTP API routes.
+    assert spec.functions["webhooksApi"].runtime == "nodejs22.x"
+    assert spec.functions["webhooksApi"].handler == "functions/webhooks/dist/index.api"
+    assert spec.functions["worker"].runtime == "python3.11"
+    assert {(route.method, route.path) for route in spec.http_routes} == {
+        ("POST", "/webhooks/endpoints"),
+        ("GET", "/webhooks/endpoints"),
+        ("DELETE", "/webhooks/endpoints/{id}"),
+        ("POST", "/webhooks/endpoints/{id}/test"),
+        ("GET", "/webhooks/endpoints/{id}/deliveries"),
+        ("POST", "/webhooks/deliveries/{id}/retry"),
+    }
+    assert {route.function for route in spec.http_routes} == {"webhooksApi"}
+    assert spec.http_api["cors"]["allowedOrigins"] == ["http://127.0.0.1:8000"]
 
 
 def _copy(tmp_path: Path, old: str, new: str) -> Path:

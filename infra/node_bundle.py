@@ -1,5 +1,5 @@
-"""The webhooks bundle (functions/webhooks/dist/index.mjs) that the local stack's Node containers
-run, as Lambda runs the one `make package` ships: built again when a source is newer than it.
+"""The webhooks bundle (functions/webhooks/dist/index.mjs): what osls packages for the Node
+functions and what the local stack's Node containers run. Built again when a source is newer.
 """
 
 from __future__ import annotations

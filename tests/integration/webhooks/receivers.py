@@ -1,0 +1,95 @@
+"""Webhook receivers on 127.0.0.1 for the tests: each records every delivery it gets and verifies
+its signature with PyPI's `standardwebhooks` (the library receivers are told to use), and answers
+from a script: statuses in turn, or never."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+HANG_SECONDS = 8.0  # longer than the service's 5 s attempt timeout
+
+
+@dataclass
+class Delivery:
+    at: float
+    headers: dict[str, str]
+    body: bytes
+    payload: Any  # what Webhook.verify returned (None when the signature did not verify)
+    verified: bool
+
+
+@dataclass
+class Receiver:
+    """``answers``: the status of each delivery in turn, the last one repeated; 0 never answers."""
+
+    answers: list[int] = field(default_factory=lambda: [200])
+    secret: str = ""
+    deliveries: list[Delivery] = field(default_factory=list)
+    url: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, headers: dict[str, str], body: bytes) -> int:
+        payload: Any = None
+        verified = False
+        if self.secret:
+            try:
+                payload = Webhook(self.secret).verify(body, headers)
+                verified = True
+            except WebhookVerificationError:
+                verified = False
+        with self._lock:
+            self.deliveries.append(Delivery(time.monotonic(), headers, body, payload, verified))
+            index = len(self.deliveries) - 1
+        return self.answers[min(index, len(self.answers) - 1)]
+
+    def wait_for(self, count: int, *, timeout: float = 60.0) -> list[Delivery]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # bounded in time
+            with self._lock:
+                if len(self.deliveries) >= count:
+                    return list(self.deliveries)
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.deliveries)} of {count} deliveries arrived in {timeout:.0f} s")
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 4 * 1024 * 1024))
+            status = receiver.record({name.lower(): value for name, value in self.headers.items()}, body)
+            if status == 0:
+                time.sleep(HANG_SECONDS)  # a receiver that never answers in time
+                return
+            body = b"" if status in (204, 304) else b"ok"  # those statuses carry no body
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def serving(receiver: Receiver) -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server.daemon_threads = True
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
