@@ -282,3 +282,39 @@ def test_the_page_origin_gets_cors_and_others_do_not(stack: LocalStack) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         preflight("https://elsewhere.example")
     assert refused.value.code == 403
+
+
+def test_progress_events_reach_the_queue_only_while_an_endpoint_asks_for_them(stack: LocalStack) -> None:
+    """The subscription's filter policy (terminal events in serverless.yml) gains job.progress with the
+    first endpoint that wants it, and loses it with the last one."""
+    sns = boto3.client("sns", endpoint_url=stack.aws_endpoint, region_name="us-east-1", **_credentials())
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-job-events"))
+    [subscription] = [
+        s["SubscriptionArn"]
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Endpoint"].endswith(":polyglot-local-webhooks")
+    ]
+
+    def filtered_types() -> set[str]:
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+        return set(json.loads(attributes["FilterPolicy"])["type"])
+
+    terminal = {"job.succeeded", "job.failed", "job.cancelled"}
+    assert filtered_types() == terminal
+    api = _user_api(stack)
+    hooks = Webhooks(stack, api)
+    with serving(Receiver()) as receiver:
+        endpoint = hooks.endpoint(receiver, event_types=["job.progress", "job.succeeded"])
+        assert "job.progress" in filtered_types()
+        status, job = api.call("POST", "/api/jobs/", {"task": "countdown", "params": {"seconds": 2}})
+        assert status == 202, job
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:  # bounded: until the terminal delivery
+            if any(d.payload and d.payload["type"] == "job.succeeded" for d in receiver.deliveries):
+                break
+            time.sleep(0.1)
+        types = [d.payload["type"] for d in receiver.deliveries if d.verified]
+        assert "job.progress" in types
+        assert "job.succeeded" in types
+        assert hooks.call("DELETE", f"/webhooks/endpoints/{endpoint['id']}")[0] == 204
+    assert filtered_types() == terminal
