@@ -522,15 +522,13 @@ def _import(root: Path, *, target: str = "", settings_module: str = "", env: dic
     if settings_module:
         child_env["DJANGO_SETTINGS_MODULE"] = settings_module
     # -I: only the package root is on sys.path (plus the installed requirements), not this repo.
-    completed = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", _IMPORT, str(root), target, settings_module],
-        cwd=root,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [sys.executable, "-I", "-B", "-c", _IMPORT, str(root), target, settings_module]
+    return _child_error(command, cwd=root, env=child_env, timeout=120)
+
+
+def _child_error(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str | None:
+    """None when the import probe succeeds; else the last line it wrote to stderr."""
+    completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if completed.returncode == 0:
         return None
     lines = completed.stderr.strip().splitlines()
@@ -557,19 +555,8 @@ def _node_import(root: Path, handler: str) -> str | None:
     node = shutil.which("node")
     if node is None:
         return "node is not installed"
-    completed = subprocess.run(
-        [node, "--input-type=module", "-e", _NODE_IMPORT, str(root), handler],
-        cwd=root,
-        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if completed.returncode == 0:
-        return None
-    lines = completed.stderr.strip().splitlines()
-    return lines[-1] if lines else f"exit {completed.returncode}"
+    command = [node, "--input-type=module", "-e", _NODE_IMPORT, str(root), handler]
+    return _child_error(command, cwd=root, env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}, timeout=60)
 
 
 def _plain_env(environment: dict[str, Any]) -> dict[str, str]:

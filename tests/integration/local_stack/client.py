@@ -15,6 +15,17 @@ from infra.local.stack import LocalStack
 WAIT_SECONDS = 60.0  # generous: a cold container on a busy CI machine; never a timing assertion
 
 
+def json_call(url: str, method: str, *, headers: dict[str, str], body: Any = None) -> tuple[int, Any]:
+    """One HTTP call with a JSON body; the status and the JSON answer, errors included."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, method=method, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
 class Api:
     def __init__(self, stack: LocalStack, token: str) -> None:
         self.base = stack.http_url
@@ -24,13 +35,7 @@ class Api:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         if correlation_id:
             headers["X-Correlation-Id"] = correlation_id
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, method=method, data=data, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return json_call(self.base + path, method, headers=headers, body=body)
 
     def ticket(self, jobs: list[str] | None = None) -> dict[str, Any]:
         status, body = self.call("POST", "/api/ws/tickets/", {"jobs": jobs or []})

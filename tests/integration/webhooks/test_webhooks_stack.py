@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from infra.local.moto_server import FAKE_CREDENTIALS
 from infra.local.setup import local_secrets
 from infra.local.stack import LocalStack
-from tests.integration.local_stack.client import Api
+from tests.integration.local_stack.client import Api, json_call
 from tests.integration.webhooks.receivers import Receiver, serving
 from tests.token_forgeries import hs256_with_public_key, resigned
 
@@ -56,13 +56,7 @@ class Webhooks:
         bearer = self.token if token is None else token
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, method=method, data=data, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=WAIT) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return json_call(self.base + path, method, headers=headers, body=body)
 
     def endpoint(self, receiver: Receiver, event_types: list[str] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"url": receiver.url, "description": "tests"}
