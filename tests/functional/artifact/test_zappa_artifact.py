@@ -161,6 +161,7 @@ def test_a_cold_health_check_imports_neither_boto3_nor_the_admin(
         "JOBS_QUEUE_URL": "unused",
         "JOB_EVENTS_TOPIC_ARN": "unused",
         "WEBSOCKET_URL": "",
+        "WEBHOOKS_API_URL": "",
         "CUSTOM_DOMAINS": "",
     }
     result = invoke(artifact_dir, [rest_v1_event(path="/api/health/", headers={"X-Forwarded-Proto": "https"})], env=env)

@@ -26,8 +26,10 @@ START_SECONDS = 120.0
 
 def _clone(target: Path) -> Path:
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(target)], check=True, timeout=120)
-    # "After installation": the venv `make` would build from requirements/, shared rather than rebuilt.
+    # "After installation": the venv and node_modules `make` would build from requirements/ and
+    # package-lock.json, shared rather than rebuilt (the stack builds the webhooks bundle with them).
     (target / ".venv").symlink_to(REPO / ".venv")
+    (target / "node_modules").symlink_to(REPO / "node_modules")
     return target
 
 
