@@ -33,11 +33,13 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import websockets
 
+from bench import process_cpu
 from infra.local.stack import LocalStack
 
 TITLE = "Local stack: submit → terminal event over the WebSocket (100 jobs in flight), and make run start-up"
@@ -48,7 +50,8 @@ TARGET_P50_MS = 50.0
 TARGET_P99_MS = 200.0
 TARGET_START_SECONDS = 5.0
 START_RUNS = 4
-SINGLE_JOBS = 20
+SINGLE_JOBS = 50
+TARGET_CPU_MS = 60.0
 CONCURRENCY = 4  # containers per function, the stack's default
 
 
@@ -131,20 +134,63 @@ def _push_durations(logs: str) -> list[float]:
     return [float(m.group(1)) for m in re.finditer(r"push .*INVOKE sqs \S+ \(\d+ records\) ok ([\d.]+) ms", logs)]
 
 
-def end_to_end() -> tuple[list[dict[str, float]], list[float], list[dict[str, float]]]:
-    """(100 in flight: jobs, push durations), and one job at a time: the hops without queueing."""
+@dataclass
+class StackRun:
+    jobs: list[dict[str, float]]  # 100 in flight, every round
+    push: list[float]  # the push function's durations during those rounds
+    single: list[dict[str, float]]  # one job at a time
+    cpu_single: dict[str, float]  # CPU seconds per process role over the one-at-a-time jobs
+    cpu_in_flight: dict[str, float]  # ... and over the rounds of 100
+
+
+def end_to_end() -> StackRun:
+    """(100 in flight: jobs, push durations), and one job at a time: the hops without queueing; the
+    stack's CPU (every process under ``python -m infra.local``) around each part."""
     with LocalStack(concurrency=CONCURRENCY) as stack:
+        assert stack.process is not None
+        root = stack.process.pid
         token = stack.create_token(name="bench")
         with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
             asyncio.run(_round(stack, token, 20, pool))  # warm: every function has containers
             single: list[dict[str, float]] = []
+            before = process_cpu.snapshot(root)
             for _ in range(SINGLE_JOBS):
                 single += asyncio.run(_round(stack, token, 1, pool))
+            cpu_single = process_cpu.spent_by_role(before, process_cpu.snapshot(root))
             logs_before = len(stack.logs())
             jobs: list[dict[str, float]] = []
+            before = process_cpu.snapshot(root)
             for _ in range(ROUNDS):
                 jobs += asyncio.run(_round(stack, token, IN_FLIGHT, pool))
-        return jobs, _push_durations(stack.logs()[logs_before:]), single
+            cpu_in_flight = process_cpu.spent_by_role(before, process_cpu.snapshot(root))
+        return StackRun(jobs, _push_durations(stack.logs()[logs_before:]), single, cpu_single, cpu_in_flight)
+
+
+def cpu_table(run: StackRun) -> list[str]:
+    """CPU per job, per process role: one at a time and 100 in flight. Each one-at-a-time job also
+    pays its WebSocket ticket and connection (the bench's client opens one per job)."""
+    roles = sorted(set(run.cpu_single) | set(run.cpu_in_flight), key=lambda r: -run.cpu_single.get(r, 0.0))
+
+    def per_job(spent: dict[str, float], role: str, count: int) -> str:
+        return f"{spent.get(role, 0.0) * 1000 / count:.1f} ms"
+
+    lines = [
+        f"| process | one at a time ({len(run.single)} jobs) | {IN_FLIGHT} in flight ({len(run.jobs)} jobs) |",
+        "|---|---:|---:|",
+    ]
+    for role in roles:
+        one, many = per_job(run.cpu_single, role, len(run.single)), per_job(run.cpu_in_flight, role, len(run.jobs))
+        lines.append(f"| {role} | {one} | {many} |")
+    single_total = sum(run.cpu_single.values()) * 1000 / len(run.single)
+    flight_total = sum(run.cpu_in_flight.values()) * 1000 / len(run.jobs)
+    lines.append(f"| **stack, summed** | **{single_total:.1f} ms** | **{flight_total:.1f} ms** |")
+    lines += [
+        "",
+        f"Target stack CPU per job ≤ {TARGET_CPU_MS:.0f} ms: one at a time "
+        f"**{'met' if single_total <= TARGET_CPU_MS else 'missed'}**, {IN_FLIGHT} in flight "
+        f"**{'met' if flight_total <= TARGET_CPU_MS else 'missed'}**.",
+    ]
+    return lines
 
 
 def _free_port() -> int:
@@ -183,7 +229,8 @@ def start_up() -> list[float]:
 
 def run() -> str:
     starts = start_up()
-    jobs, push, single = end_to_end()
+    stack_run = end_to_end()
+    jobs, push, single = stack_run.jobs, stack_run.push, stack_run.single
     total = [job["total"] for job in jobs]
     p50, p99 = _percentile(total, 0.5), _percentile(total, 0.99)
     first, later = starts[0], statistics.median(starts[1:])
@@ -215,6 +262,7 @@ def run() -> str:
             f"| (inside it: the push function, per batch) | {_percentile(push, 0.5):.0f} ms "
             f"| {_percentile(push, 0.99):.0f} ms | | |"
         )
+    lines += ["", "### Stack CPU per job (user + system, every process of the stack)", "", *cpu_table(stack_run)]
     lines += [
         "",
         f"Targets ({IN_FLIGHT} in flight) p50 ≤ {TARGET_P50_MS:.0f} ms: "
