@@ -2,16 +2,24 @@
 
 1. ``npx osls package`` the stack, exactly as operators do (``infra/rehearse/osls.py``).
 2. Bridge MiniStack's gaps in that package's copy of the template (``gaps.py``), and deploy it
-   with ``npx osls deploy --package`` to a fresh MiniStack (``AWS_ENDPOINT_URL``).
+   with ``npx osls deploy --package`` to a fresh MiniStack (``AWS_ENDPOINT_URL``); then bridge the
+   gaps of the deployed stack (``gaps.py`` again, among them a stand-in on 127.0.0.1 for the
+   Django function's API Gateway, ``django_gateway.py``, which the webhooks functions read from).
 3. The operator's steps of docs/operations.md: the secrets as SecureString parameters.
 4. The Django function from the unzipped Zappa artifact, in a fresh isolated process
-   (``infra.lambda_sandbox``): ``migrate``, the first admin, then the API.
+   (``infra.lambda_sandbox``): ``migrate``, the first admin, the webhooks service's credential
+   (step 6), then the API.
 5. A real WebSocket client connects through MiniStack's WebSocket API (the deployed websocket
    function), subscribes, submits a job over the API, and waits for the terminal event, which
    travels jobs queue -> worker function -> SNS -> push queue -> push function -> socket, every
    function run by MiniStack from the package osls built.
+6. A webhook (``webhooks.py``): an access token for audience ``webhooks`` from Django, an endpoint
+   and a test ping at the deployed HTTP API (the webhooksApi function), then a job whose
+   ``job.succeeded`` travels SNS -> webhooks queue -> webhooksDeliver function -> a receiver on
+   127.0.0.1 that verifies every delivery with ``standardwebhooks``.
 
-Exits non-zero, naming the step, when any of it fails. Writes build/rehearse/report.json.
+Exits non-zero, naming the step, when any of it fails. Writes build/rehearse/report.json, with the
+bridges applied (``bridges``) and what the rehearsal does not prove (``not_rehearsed``).
 """
 
 from __future__ import annotations
@@ -23,14 +31,16 @@ import secrets
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from infra.lambda_sandbox import unzip
-from infra.rehearse import gaps, ministack, osls
+from infra.rehearse import django_gateway, gaps, ministack, osls, webhooks
 from infra.rehearse.django_side import DjangoFunction
+from infra.rehearse.events import api_base_url
 from infra.rehearse.journey import run_journey
 from infra.signing_keys.rotation import create
 from infra.signing_keys.store import KeyStore
@@ -60,7 +70,7 @@ def physical_id(cloudformation: Any, stack: str, logical: str) -> str:
     return str(resource["StackResourceDetail"]["PhysicalResourceId"])
 
 
-def put_operator_secrets(ssm: Any, *, prefix: str, database: Path) -> None:
+def put_operator_secrets(ssm: Any, *, prefix: str, stage: str, database: Path) -> None:
     """What docs/operations.md has an operator create before the first ``zappa deploy``."""
     values = {
         "django-secret-key": secrets.token_urlsafe(50),
@@ -72,12 +82,14 @@ def put_operator_secrets(ssm: Any, *, prefix: str, database: Path) -> None:
     before = keys.slots_read()
     if not before.current.pem:
         keys.slots_write(before, create(before))
-    ssm.put_parameter(
-        Name=f"{prefix}/api-base-url",
-        Value="https://rehearsal1.execute-api.us-east-1.amazonaws.com/dev",
-        Type="String",
-        Overwrite=True,
-    )
+    ssm.put_parameter(Name=f"{prefix}/api-base-url", Value=api_base_url(stage), Type="String", Overwrite=True)
+
+
+def put_webhooks_credential(ssm: Any, *, stage: str, credential: str) -> None:
+    """Step 6 of docs/operations.md: the webhooks service's Django credential, where only the
+    deliver function's policy may read it (serverless.yml: WEBHOOKS_SECRET_PARAMETER)."""
+    name = f"/polyglot-webhooks/{stage}/django-credential"
+    ssm.put_parameter(Name=name, Value=credential, Type="SecureString", Overwrite=True)
 
 
 def queue_depth(sqs: Any, name: str) -> int:
@@ -112,6 +124,7 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
     log.unlink(missing_ok=True)
     bridges = gaps.Bridges()
     report["bridges"] = bridges.applied
+    report["not_rehearsed"] = {"webhooks": webhooks.NOT_REHEARSED}
     stack = f"polyglot-{stage}"
     prefix = f"/polyglot/{stage}"
 
@@ -130,8 +143,19 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
     with (
         ministack.running(workdir=WORK / "ministack") as emulator,
         tempfile.TemporaryDirectory(prefix="rehearse-", dir=WORK) as temp,
+        ExitStack() as serving,
     ):
         report["ministack"] = {"endpoint": emulator.endpoint, "log": str(emulator.log)}
+        # The Django function, ready to run once its secrets are in SSM; the webhooks functions
+        # reach it through a stand-in for its API Gateway, which must be listening before they are
+        # pointed at it.
+        django = DjangoFunction(
+            artifact_dir=unzip(zappa_zip, Path(temp) / "zappa"),
+            stage=stage,
+            endpoint=emulator.endpoint,
+            workdir=Path(temp),
+        )
+        django_stand_in = serving.enter_context(django_gateway.serving(django))
         cloudformation, ssm = client("cloudformation", emulator.endpoint), client("ssm", emulator.endpoint)
         sqs, lambdas = client("sqs", emulator.endpoint), client("lambda", emulator.endpoint)
 
@@ -142,7 +166,7 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         exported = {
             p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in ssm.get_parameters_by_path(Path=prefix)["Parameters"]
         }
-        wanted = {"jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint"}
+        wanted = {"jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint", "webhooks-api-url"}
         if not wanted <= set(exported):
             raise RuntimeError(f"the stack exported {sorted(exported)} under {prefix}, not all of {sorted(wanted)}")
         steps.finish(api_id=api_id, outputs=sorted(outputs), ssm_parameters=sorted(exported))
@@ -155,21 +179,34 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         gaps.point_functions_at_emulator(
             lambdas, functions=[f"{stack}-websocket", f"{stack}-push"], management_endpoint=management, bridges=bridges
         )
+        webhooks_api_url = gaps.ministack_http_api_url(
+            endpoint=emulator.endpoint, api_id=physical_id(cloudformation, stack, "HttpApi")
+        )
+        gaps.note_http_api_url(deployed=exported["webhooks-api-url"], local=webhooks_api_url, bridges=bridges)
+        webhooks_functions = [f"{stack}-webhooksApi", f"{stack}-webhooksDeliver"]
+        gaps.allow_local_receivers(lambdas, functions=webhooks_functions, bridges=bridges)
+        gaps.point_webhooks_at_django_stand_in(
+            lambdas,
+            functions=webhooks_functions,
+            stand_in=django_stand_in.base_url,
+            issuer=api_base_url(stage),
+            bridges=bridges,
+        )
+        gaps.note_node_runtime(lambdas, functions=webhooks_functions, bridges=bridges)
         steps.finish()
 
         steps.start("operator secrets in SSM")
         database = Path(temp) / "db.sqlite3"
-        put_operator_secrets(ssm, prefix=prefix, database=database)
+        put_operator_secrets(ssm, prefix=prefix, stage=stage, database=database)
         steps.finish()
 
         steps.start("django: migrate + first admin (Zappa artifact)")
-        django = DjangoFunction(
-            artifact_dir=unzip(zappa_zip, Path(temp) / "zappa"),
-            stage=stage,
-            endpoint=emulator.endpoint,
-            workdir=Path(temp),
-        )
         token = django.migrate_and_create_admin()
+        steps.finish()
+
+        steps.start("django: the webhooks service's credential in SSM")
+        credential = django.create_service_credential(service="webhooks", permissions=["jobs:read"])
+        put_webhooks_credential(ssm, stage=stage, credential=credential)
         steps.finish()
 
         steps.start("job end to end over a real WebSocket")
@@ -206,6 +243,20 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         }
         steps.finish(job_id=journey.job_id, statuses=statuses)
 
+        steps.start("webhook delivered to a verifying receiver")
+        delivery = webhooks.run_webhook_delivery(django, api_token=token, webhooks_api_url=webhooks_api_url)
+        report["webhooks"] = {
+            **webhooks.summary(delivery),
+            "django_stand_in": list(django_stand_in.requests),
+            "dlq_depth": queue_depth(sqs, f"{stack}-webhooks-dlq"),
+        }
+        webhook_problems = webhooks.problems(delivery)
+        if report["webhooks"]["dlq_depth"]:
+            webhook_problems.append(f"messages in the webhooks DLQ: {report['webhooks']['dlq_depth']}")
+        if webhook_problems:
+            raise RuntimeError("; ".join(webhook_problems))
+        steps.finish(endpoint_id=delivery.endpoint_id, job_id=delivery.job_id, received=len(delivery.deliveries))
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -225,7 +276,7 @@ def main() -> int:
         report["steps"] = steps.done
         WORK.mkdir(parents=True, exist_ok=True)
         (WORK / "report.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: report[k] for k in ("ok", "bridges", "journey") if k in report}, indent=2))
+    print(json.dumps({k: report[k] for k in ("ok", "bridges", "journey", "webhooks") if k in report}, indent=2))
     return 0 if report["ok"] else 1
 
 

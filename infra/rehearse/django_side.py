@@ -54,14 +54,30 @@ class DjangoFunction:
         self.run([{"manage": "migrate --noinput"}, {"raw_command": create_admin}])
         return token_file.read_text()
 
+    def create_service_credential(self, *, service: str, permissions: list[str]) -> str:
+        """``zappa manage <stage> "create_service_credential <service> --permission …"`` (step 6 of
+        docs/operations.md): the command itself, its printed credential kept in a file instead of a
+        terminal."""
+        credential_file = self.workdir / f"{service}-credential"
+        arguments = [service, *(word for permission in permissions for word in ("--permission", permission))]
+        command = (
+            "from django.core.management import call_command\n"
+            f"with open({str(credential_file)!r}, 'w') as out:\n"
+            f"    call_command('create_service_credential', *{arguments!r}, stdout=out)\n"
+        )
+        self.run([{"raw_command": command}])
+        return credential_file.read_text().strip()
+
+    def request(self, method: str, path: str, *, headers: dict[str, str], body: str | None = None) -> dict[str, Any]:
+        """One request as API Gateway hands it to the function; its proxy response as returned."""
+        (response,) = self.run([rest_event(method=method, path=path, stage=self.stage, headers=headers, body=body)])
+        return dict(response)
+
     def api(self, method: str, path: str, *, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        event = rest_event(
-            method=method, path=path, stage=self.stage, headers=headers, body=json.dumps(body) if body else None
-        )
-        (response,) = self.run([event])
+        response = self.request(method, path, headers=headers, body=json.dumps(body) if body else None)
         raw = response.get("body") or ""
         if response.get("isBase64Encoded"):
             raw = base64.b64decode(raw).decode()

@@ -10,10 +10,21 @@ API_ID = "rehearsal1"
 REGION = "us-east-1"
 
 
+def api_host() -> str:
+    """The host API Gateway would serve the Django function on; only AWS's DNS would answer it."""
+    return f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+
+
+def api_base_url(stage: str) -> str:
+    """Django's public base URL (SSM ``api-base-url``, every token's ``iss``), as step 4 of
+    docs/operations.md sets it from ``zappa status``."""
+    return f"https://{api_host()}/{stage}"
+
+
 def rest_event(
     *, method: str, path: str, stage: str, headers: dict[str, str] | None = None, body: str | None = None
 ) -> dict[str, Any]:
-    host = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+    host = api_host()
     # API Gateway terminates TLS and says so; Django's SECURE_SSL_REDIRECT relies on it.
     all_headers = {"Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", **(headers or {})}
     return {

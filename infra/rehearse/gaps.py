@@ -2,12 +2,15 @@
 
 Every bridge is applied to the rehearsal's copy of the packaged stack or to the deployed
 emulator, never to ``serverless.yml``: what operators deploy stays exactly what osls generates.
-Each one is recorded, so the rehearsal report says what was bridged.
+Each one is recorded, so the rehearsal report says what was bridged; so is what MiniStack does
+differently without a bridge (``note_node_runtime``).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,3 +95,74 @@ def point_functions_at_emulator(
         variables["MANAGEMENT_API_ENDPOINT"] = management_endpoint
         lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
         bridges.note(f"function {name}: MANAGEMENT_API_ENDPOINT {deployed} -> {management_endpoint}")
+
+
+def ministack_http_api_url(*, endpoint: str, api_id: str) -> str:
+    """MiniStack's path form of an HTTP API's ``ApiEndpoint``. Its own ApiEndpoint,
+    ``http://{api}.execute-api.127.0.0.1:{port}``, names a host no resolver answers (AWS's,
+    ``https://{api}.execute-api.{region}.amazonaws.com``, only AWS's DNS). The ``$default`` stage
+    serves from the root, so the API's routes follow this URL directly, as they follow AWS's."""
+    return f"{endpoint}/_aws/execute-api/{api_id}"
+
+
+def note_http_api_url(*, deployed: str, local: str, bridges: Bridges) -> None:
+    bridges.note(f"api: HttpApi ApiEndpoint {deployed} (SSM webhooks-api-url) called at {local}")
+
+
+def _variables(lambda_client: Any, name: str) -> dict[str, str]:
+    config = lambda_client.get_function_configuration(FunctionName=name)
+    return dict(config.get("Environment", {}).get("Variables", {}))
+
+
+def _set_variables(lambda_client: Any, name: str, values: dict[str, str]) -> dict[str, str]:
+    """Sets some environment variables of a function, keeping the others; returns what they were
+    (``unset`` for a variable the function did not have)."""
+    variables = _variables(lambda_client, name)
+    before = {key: variables.get(key, "unset") for key in values}
+    variables.update(values)
+    lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    return before
+
+
+# The local stage's value (serverless.yml params.local.webhooksAllowedUrls).
+LOCAL_RECEIVERS = "http://127.0.0.1:*"
+
+
+def allow_local_receivers(lambda_client: Any, *, functions: list[str], bridges: Bridges) -> None:
+    """Deployed stages allow no private URL (WEBHOOKS_ALLOWED_URLS is empty): the SSRF rules refuse
+    anything but https to public addresses, at creation (webhooksApi) and at connect time
+    (webhooksDeliver). The rehearsal's receiver listens on 127.0.0.1, so both functions get the
+    local stage's value, which lets exactly that host through."""
+    for name in functions:
+        deployed = _variables(lambda_client, name).get("WEBHOOKS_ALLOWED_URLS", "")
+        if deployed:  # a deployed stage that allows private URLs is a finding, not something to bridge
+            raise RuntimeError(f"{name}: WEBHOOKS_ALLOWED_URLS is {deployed!r} as deployed, not empty")
+        _set_variables(lambda_client, name, {"WEBHOOKS_ALLOWED_URLS": LOCAL_RECEIVERS})
+        bridges.note(f"function {name}: WEBHOOKS_ALLOWED_URLS '' -> {LOCAL_RECEIVERS} (the receiver on 127.0.0.1)")
+
+
+def point_webhooks_at_django_stand_in(
+    lambda_client: Any, *, functions: list[str], stand_in: str, issuer: str, bridges: Bridges
+) -> None:
+    """The webhooks functions find Django at SSM ``api-base-url`` (``https://{api}.execute-api…/{stage}``):
+    its JWKS verifies every access token the API is called with, and a ``result_url`` is read from
+    it. The Django function runs outside MiniStack here, behind a stand-in for its API Gateway on
+    127.0.0.1 (django_gateway.py). API_BASE_URL names the stand-in; AUTH_ISSUER keeps the issuer
+    the tokens name, so ``iss`` is checked as on AWS."""
+    for name in functions:
+        before = _set_variables(lambda_client, name, {"API_BASE_URL": stand_in, "AUTH_ISSUER": issuer})
+        bridges.note(
+            f"function {name}: API_BASE_URL {before['API_BASE_URL']} (SSM api-base-url {issuer}) -> {stand_in}"
+            f" (a stand-in for the Django function's API Gateway); AUTH_ISSUER -> {issuer}"
+        )
+
+
+def note_node_runtime(lambda_client: Any, *, functions: list[str], bridges: Bridges) -> None:
+    """MiniStack runs a ``nodejs*`` function with the ``node`` on its PATH, whatever its version."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node not found: MiniStack cannot run the webhooks functions")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    for name in functions:
+        runtime = lambda_client.get_function_configuration(FunctionName=name)["Runtime"]
+        bridges.note(f"runtime: MiniStack runs {name} ({runtime}) with this machine's node {version.strip()}")

@@ -89,7 +89,7 @@ def test_with_the_websocket_refused_the_job_completes_by_polling(page: Any, loca
 def test_the_webhooks_panel_adds_an_endpoint_sends_a_test_and_shows_the_delivery(page: Any, local_stack: Any) -> None:
     """The panel calls the Node service directly (another origin, a Django access token); the
     delivery reaches a receiver on 127.0.0.1, which verifies it with the secret the panel showed."""
-    from tests.integration.webhooks.receivers import Receiver, serving
+    from infra.webhook_receivers import Receiver, serving
 
     log_in(page, local_stack.http_url)
     assert page.locator("#webhooks").get_attribute("data-api-url") == local_stack.webhooks_url

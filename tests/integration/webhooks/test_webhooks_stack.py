@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from infra.local.moto_server import FAKE_CREDENTIALS
 from infra.local.setup import local_secrets
 from infra.local.stack import LocalStack
+from infra.webhook_receivers import Receiver, serving
 from tests.integration.local_stack.client import Api, json_call
-from tests.integration.webhooks.receivers import Receiver, serving
 from tests.token_forgeries import hs256_with_public_key, resigned
 
 pytestmark = pytest.mark.slow

@@ -1,12 +1,15 @@
-"""Webhook receivers on 127.0.0.1 for the tests: each records every delivery it gets and verifies
-its signature with PyPI's `standardwebhooks` (the library receivers are told to use), and answers
-from a script: statuses in turn, or never."""
+"""Webhook receivers on 127.0.0.1: each records every delivery it gets and verifies its signature
+with PyPI's `standardwebhooks` (the library docs/webhooks.md tells receivers to use), and answers
+from a script: statuses in turn, or never.
+
+Shared by the tests through the local stack (tests/integration/webhooks, tests/e2e) and the deploy
+rehearsal (infra/rehearse/webhooks.py), so both judge deliveries the same way."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +18,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 HANG_SECONDS = 8.0  # longer than the service's 5 s attempt timeout
+POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -51,13 +55,21 @@ class Receiver:
         return self.answers[min(index, len(self.answers) - 1)]
 
     def wait_for(self, count: int, *, timeout: float = 60.0) -> list[Delivery]:
+        """The deliveries so far, once there are at least ``count``."""
+        return self.wait_until(lambda deliveries: len(deliveries) >= count, what=f"{count} deliveries", timeout=timeout)
+
+    def wait_until(self, done: Callable[[list[Delivery]], bool], *, what: str, timeout: float = 60.0) -> list[Delivery]:
+        """The deliveries so far, once ``done`` says they are enough; TimeoutError after ``timeout``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:  # bounded in time
+        for _ in range(int(timeout / POLL_SECONDS) + 1):  # bounded in count as well as in time
             with self._lock:
-                if len(self.deliveries) >= count:
-                    return list(self.deliveries)
-            time.sleep(0.05)
-        raise AssertionError(f"{len(self.deliveries)} of {count} deliveries arrived in {timeout:.0f} s")
+                deliveries = list(self.deliveries)
+            if done(deliveries):
+                return deliveries
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_SECONDS)
+        raise TimeoutError(f"not {what} in {timeout:.0f} s: {len(self.deliveries)} deliveries arrived")
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
