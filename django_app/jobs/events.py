@@ -9,13 +9,13 @@ publishes it again, and the API's and the sweeps' events not taken are noted on 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from contracts import backoff
 from contracts.job_event import JobError, JobEvent, JobEventType
 from django_app.jobs.aws import sns_publisher
 from django_app.jobs.models import Job
@@ -84,7 +84,7 @@ def job_events_publish(*, events: Sequence[JobEvent]) -> list[JobEvent]:
                 not_taken += retry
                 break
             chunk = retry
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # full jitter, 0.2 s at most
+            time.sleep(backoff.full_jitter(base=0.05, exponent=attempt))
     return not_taken
 
 

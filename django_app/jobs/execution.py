@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from pydantic import ValidationError
 
+from contracts import backoff
 from django_app.jobs.batch_sql import jobs_transition
 from django_app.jobs.conf import WorkerConf
 from django_app.jobs.models import Job
@@ -48,8 +49,8 @@ MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 def retry_delay(*, attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> int:
     """Seconds before attempt ``attempt + 1``: base * 2^(attempt-1), capped, then jittered into [d/2, d]
     so jobs that failed together (a dependency's outage) do not all come back at the same second."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1), MAX_VISIBILITY_SECONDS)
-    return max(1, math.ceil(ceiling / 2 + rand() * ceiling / 2)) if ceiling > 0 else 0
+    delay = backoff.equal_jitter(base=base, exponent=attempt - 1, cap=min(cap, MAX_VISIBILITY_SECONDS), rand=rand)
+    return max(1, math.ceil(delay)) if delay > 0 else 0
 
 
 def _result_checked(result: Any) -> tuple[Any, str | None, str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from typing import Any
 
+from contracts import backoff
 from functions.websocket import config, sigv4
 from functions.websocket.http_pool import HttpPool, TransportError
 
@@ -133,4 +133,4 @@ def _json_body(body: bytes) -> dict[str, Any]:
 def _backoff(attempt: int) -> None:
     # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"), capped well under the
     # websocket function's 10 s timeout.
-    time.sleep(random.uniform(0, min(0.5, 0.025 * 2**attempt)))
+    time.sleep(backoff.full_jitter(base=0.025, exponent=attempt, cap=0.5))

@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from contracts import backoff
 from contracts.job_event import TERMINAL_STATUSES
 from django_app.jobs.batch_sql import jobs_claim
 from django_app.jobs.conf import WorkerConf, worker_conf
@@ -143,7 +144,7 @@ class BatchRun:
 
     def _database_backoff(self, record: SQSRecord) -> float:
         receives = int(record.attributes.approximate_receive_count or 1)
-        return min(self.conf.db_down_base_seconds * 2 ** max(0, receives - 1), 900)
+        return backoff.exponential(base=self.conf.db_down_base_seconds, exponent=receives - 1, cap=900)
 
     def _take(self, spec: TaskSpec, job_id: uuid.UUID) -> Job | None:
         """The job this record runs: claimed with the batch, or claimed now on its own; None when it

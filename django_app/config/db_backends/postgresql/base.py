@@ -24,6 +24,8 @@ from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db.backends.postgresql import base
 
+from contracts import backoff
+
 logger = logging.getLogger(__name__)
 Database: Any = base.Database  # type: ignore[attr-defined]  # psycopg (or psycopg2), as Django loaded it
 
@@ -108,8 +110,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def connect(self) -> None:
         deadline = time.monotonic() + float(getattr(settings, "DATABASE_CONNECT_RETRY_SECONDS", 0))
-        delay = 0.05
         for attempt in range(1, 1000):  # bounded by the deadline long before this
+            delay = backoff.exponential(base=0.05, exponent=attempt - 1, cap=1.0)
             try:
                 super().connect()
                 self.last_answer_at = time.monotonic()  # it answered the set-up just now
@@ -120,7 +122,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     raise
                 logger.warning("database connection failed (attempt %d), retrying: %s", attempt, error)
                 time.sleep(delay)
-                delay = min(delay * 2, 1.0)
 
     def _forget_broken_connection(self) -> None:
         """A connection opened but cut during set-up is closed, so the next try starts clean."""
