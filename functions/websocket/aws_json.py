@@ -1,7 +1,7 @@
 """A minimal client for AWS's JSON protocol (DynamoDB, SSM): one signed POST per operation.
 
-Why not boto3: importing boto3 and loading DynamoDB's service model takes several times the
-websocket function's whole cold-start budget, and ``$connect`` needs DynamoDB before it can answer.
+Why not boto3: importing boto3 and loading DynamoDB's service model takes more than the websocket
+function's whole cold-start budget, and ``$connect`` needs DynamoDB before it can answer.
 The endpoint comes from configuration exactly as botocore finds it (``aws_endpoints``), so moto,
 LocalStack and AWS need no branches in our code.
 """
