@@ -119,7 +119,7 @@ def _child(vendor: str, database_url: str) -> dict[str, Any]:
     connection.is_usable = counted_is_usable  # type: ignore[method-assign]
     publishes = all_publishes = 0
     sns = sns_publisher()
-    original_publish = sns.publish_batch
+    original_publish = sns.send_batch
 
     def counted_publish(**kwargs: Any) -> Any:
         nonlocal publishes, all_publishes
@@ -127,7 +127,7 @@ def _child(vendor: str, database_url: str) -> dict[str, Any]:
         all_publishes += 1
         return original_publish(**kwargs)
 
-    sns.publish_batch = counted_publish  # type: ignore[method-assign]
+    sns.send_batch = counted_publish  # type: ignore[method-assign]
 
     def one_round(jobs: int, *, discard_events: bool = False) -> dict[str, float]:
         nonlocal statements, health_checks, publishes, db_seconds

@@ -3,10 +3,11 @@ fast to cold-start.
 
 Stock ``zappa package`` output ships the ``__pycache__`` that pip wrote at install time, but writes
 every zip entry with the 1980 default date. On Lambda each source then looks changed, so Python
-recompiles ~1,000 modules on every cold start (the task root is read-only, the result is never
+recompiles every module it imports on every cold start (the task root is read-only, the result is never
 kept). We rebuild the bytecode as ``unchecked-hash`` .pyc files, which Python trusts without
 looking at the source, and we make ``zappa.utilities`` import boto3 only when a deploy-time helper
-first needs it: the web request path never does, and importing boto3 costs ~0.3 s here.
+first needs it: the web request path never does, and importing boto3 would add to every cold
+start.
 
 The result stays a normal Zappa package: ``zappa update <stage> --zip build/zappa-<stage>.zip``.
 """

@@ -10,7 +10,6 @@ no signal, so it publishes nothing: deactivate through ``save()``, or call ``use
 from __future__ import annotations
 
 import logging
-import random
 import time
 from typing import Any
 
@@ -19,6 +18,8 @@ from django.db import transaction
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+
+from contracts import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def user_deactivated_publish(*, user_id: object) -> bool:
             if attempt == PUBLISH_ATTEMPTS:
                 logger.error("user.deactivated for %s not published: %s", user_id, error)
                 return False
-            time.sleep(random.uniform(0, 0.1 * 2**attempt))  # full jitter
+            time.sleep(backoff.full_jitter(base=0.1, exponent=attempt))
     return False
 
 

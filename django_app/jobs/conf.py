@@ -31,8 +31,8 @@ class WorkerConf:
     # A batch's final transitions are written together; one waits at most about this long (checked
     # before each task starts) unless the task that follows is the one that makes it wait.
     # 0 (the default) writes each job's end before the next task starts: a worker killed mid-batch
-    # then never runs a finished task again (the soak's SIGKILLs found 25 re-runs in 100 jobs at
-    # 0.25 s). Raise it only if every task is safe to run twice: it buys throughput.
+    # then never runs a finished task again (with a wait, the soak's SIGKILLs made workers re-run
+    # finished tasks). Raise it only if every task is safe to run twice: it buys throughput.
     finish_flush_seconds: float
     # The same wait for the ends of tasks declared ``idempotent`` (``@task(idempotent=True)``).
     idempotent_flush_seconds: float

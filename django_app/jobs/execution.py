@@ -25,12 +25,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from pydantic import ValidationError
 
+from contracts import backoff
+from django_app.jobs.batch_sql import jobs_transition
 from django_app.jobs.conf import WorkerConf
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
-from django_app.jobs.services import (
-    jobs_transition,
+from django_app.jobs.transitions import (
     transition_cancelled,
     transition_failed,
     transition_retry_later,
@@ -48,8 +49,8 @@ MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 def retry_delay(*, attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> int:
     """Seconds before attempt ``attempt + 1``: base * 2^(attempt-1), capped, then jittered into [d/2, d]
     so jobs that failed together (a dependency's outage) do not all come back at the same second."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1), MAX_VISIBILITY_SECONDS)
-    return max(1, math.ceil(ceiling / 2 + rand() * ceiling / 2)) if ceiling > 0 else 0
+    delay = backoff.equal_jitter(base=base, exponent=attempt - 1, cap=min(cap, MAX_VISIBILITY_SECONDS), rand=rand)
+    return max(1, math.ceil(delay)) if delay > 0 else 0
 
 
 def _result_checked(result: Any) -> tuple[Any, str | None, str]:
@@ -133,14 +134,9 @@ def executions_write(
     """Writes the attempts' final transitions in one statement. An attempt whose job was cancelled
     meanwhile, or taken over after its lease expired, changes nothing and comes back as ``lost``.
 
-    ``asynchronous`` (PostgreSQL, in autocommit): the statement commits with ``synchronous_commit``
-    off, so the commit does not wait for its WAL flush (one disk flush per job was most of a no-op
-    job's cost). The row is visible to every session at once and survives the worker's process
-    dying (it is in the server's memory and WAL buffers); only a crash of the server itself within
-    ~3 × ``wal_writer_delay`` (0.6 s) can lose it, and then the job is still running under its lease
-    (the lease sweep runs it again). The caller must end with a synchronous commit, which flushes
-    the WAL up to itself and so every asynchronous commit before it, before it acknowledges the
-    record. Events are added once the statement has committed."""
+    ``asynchronous`` (in autocommit): the statement may commit before its ends are durable; the
+    caller asks ``durability`` when they are, and acknowledges no record before. Events are added
+    once the statement has committed."""
     written = jobs_transition(
         transitions=[e.transition for e in executions if e.transition is not None],
         sink=sink,

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from contracts.event_result import event_result_fitted
 from contracts.job_event import JobEvent
 from django_app.jobs.events import SNS_BATCH_LIMIT, job_events_publish
 
@@ -32,16 +33,10 @@ SMALL_EVENT_BYTES = 4 * 1024
 
 
 def event_fitted(event: JobEvent) -> tuple[JobEvent, int]:
-    """The event as it will be published, and its size in bytes (an upper bound for small ones).
-    A result larger than ``JOB_EVENT_RESULT_MAX_BYTES`` travels as a link to the job instead (a
-    pushed event must fit a 128 KB WebSocket message; the API serves the full result)."""
-    if event.result is None:
-        return event, SMALL_EVENT_BYTES
-    size = len(event.model_dump_json().encode())
-    if size <= settings.JOB_EVENT_RESULT_MAX_BYTES:
-        return event, size
-    linked = event.model_copy(update={"result": None, "result_url": f"/api/jobs/{event.job_id}/"})
-    return linked, SMALL_EVENT_BYTES
+    """The event as it will be published (contracts.event_result's rule, with the limit
+    ``JOB_EVENT_RESULT_MAX_BYTES``), and its size in bytes (an upper bound for small ones)."""
+    fitted = event_result_fitted(event, max_bytes=settings.JOB_EVENT_RESULT_MAX_BYTES)
+    return fitted.event, SMALL_EVENT_BYTES if fitted.inline_bytes is None else fitted.inline_bytes
 
 
 class EventSink(Protocol):

@@ -1,25 +1,35 @@
-"""SNS ``PublishBatch`` as one signed HTTP POST, without botocore's request pipeline.
+"""Job events to SNS: ``publish_events`` sends up to ten as one ``PublishBatch`` and returns the
+ones SNS did not take.
 
 Every job state change is published, so this is the worker's most frequent AWS call: two per SQS
-batch of ten. Through a boto3 client a PublishBatch of ten job events cost ~4 ms of CPU (model-driven
-validation and serialization of ~80 parameters, event hooks, and the form body URL-encoded twice, for
-the signature and for the send, one character at a time), against ~1 ms for the work itself. This
-builds the same form body, signs it with botocore's own SigV4 signer, sends it on a kept urllib3
-pool and reads the answer into the shape boto3 returns. Errors keep botocore's types (``ClientError``
-for an error answer, a ``BotoCoreError`` when nothing came back), so callers handle them as before.
-The endpoint, region and credentials are those of the boto3 client (``aws.client("sns")``).
+batch of ten. It is one signed HTTP POST, without botocore's request pipeline: its model-driven
+validation and serialization of every parameter, event hooks, and the form body URL-encoded twice
+(for the signature and for the send, one character at a time) cost more CPU than the work itself.
+This builds the form body botocore would send, signs it with botocore's own
+SigV4 signer and sends it on a kept urllib3 pool. AWS's answers become domain values: entries taken
+or failed (``BatchAnswer``), and ``PublishFailed`` when the call as a whole failed. The endpoint,
+region and credentials are those of the boto3 client (``aws.client("sns")``).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
+
+from contracts import backoff
+from contracts.job_event import JobEvent
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_ATTEMPTS = 3
 
 API_VERSION = "2010-03-31"
 CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
@@ -36,7 +46,20 @@ def form_quote(value: str) -> str:
     return value.encode().decode("latin-1").translate(_FORM_BYTE)
 
 
-def publish_batch_body(topic_arn: str, entries: Sequence[Mapping[str, Any]]) -> bytes:
+class StringAttribute(TypedDict):
+    DataType: str
+    StringValue: str
+
+
+class BatchEntry(TypedDict, total=False):
+    """One entry of a PublishBatch, named as the query protocol names its fields."""
+
+    Id: str
+    Message: str
+    MessageAttributes: dict[str, StringAttribute]
+
+
+def publish_batch_body(topic_arn: str, entries: Sequence[BatchEntry]) -> bytes:
     """The query-protocol form of a PublishBatch (entries with Id, Message and string or number
     MessageAttributes), parameter for parameter as botocore serializes it."""
     params = [("Action", "PublishBatch"), ("Version", API_VERSION), ("TopicArn", topic_arn)]
@@ -67,8 +90,36 @@ def _child(element: ElementTree.Element, name: str) -> ElementTree.Element | Non
     return next((child for child in element.iter() if _local(child.tag) == name), None)
 
 
-def response_parse(status: int, body: bytes) -> dict[str, Any]:
-    """boto3's answer to a PublishBatch (``Successful``, ``Failed``), or the ``ClientError`` it raises."""
+class PublishFailed(Exception):
+    """SNS took none of the batch: an error answer (its ``code`` and HTTP ``status``), or no answer
+    at all (``status`` None: unreachable, timed out, no credentials)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None) -> None:
+        super().__init__(f"{code}: {message}" + (f" (HTTP {status})" if status is not None else ""))
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    code: str
+    message: str
+    sender_fault: bool  # refused for what it is: sending it again cannot help
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """What SNS said of each entry, by ``Id``: taken, or failed. The API promises one of the two
+    for every entry; an entry named in neither (moto drops those whose delivery raised) is unknown."""
+
+    taken: frozenset[str]
+    failed: dict[str, EntryFailure]
+
+
+def response_parse(status: int, body: bytes) -> BatchAnswer:
+    """The answer to a PublishBatch; raises ``PublishFailed`` for an error answer (or one that is
+    not SNS's XML, as a proxy's error page)."""
     try:
         root = ElementTree.fromstring(body)  # noqa: S314  (the configured SNS endpoint's answer, as botocore parses it)
     except ElementTree.ParseError:
@@ -76,17 +127,31 @@ def response_parse(status: int, body: bytes) -> dict[str, Any]:
     if status != 200 or root is None or _local(root.tag) != "PublishBatchResponse":
         error = _child(root, "Error") if root is not None else None
         fields = {_local(field.tag): field.text or "" for field in error} if error is not None else {}
-        raise ClientError(
-            {
-                "Error": {"Code": fields.get("Code") or str(status), "Message": fields.get("Message", "")},
-                "ResponseMetadata": {"HTTPStatusCode": status},
-            },
-            "PublishBatch",
+        raise PublishFailed(fields.get("Code") or str(status), fields.get("Message", ""), status=status)
+    failed = {
+        member.get("Id", ""): EntryFailure(
+            code=member.get("Code", ""),
+            message=member.get("Message", ""),
+            sender_fault=member.get("SenderFault") == "true",
         )
-    failed = [
-        {**member, "SenderFault": member.get("SenderFault") == "true"} for member in _members(_child(root, "Failed"))
+        for member in _members(_child(root, "Failed"))
+    }
+    taken = frozenset(member.get("Id", "") for member in _members(_child(root, "Successful")))
+    return BatchAnswer(taken=taken, failed=failed)
+
+
+def _entries(events: Sequence[JobEvent]) -> list[BatchEntry]:
+    return [
+        {
+            "Id": str(index),
+            "Message": event.model_dump_json(),
+            "MessageAttributes": {
+                "type": {"DataType": "String", "StringValue": event.type},
+                "owner": {"DataType": "String", "StringValue": event.owner},
+            },
+        }
+        for index, event in enumerate(events)
     ]
-    return {"Successful": _members(_child(root, "Successful")), "Failed": failed}
 
 
 class SnsPublisher:
@@ -102,19 +167,65 @@ class SnsPublisher:
             num_pools=1, maxsize=4, retries=False, timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         )
 
-    def publish_batch(
-        self,
-        *,
-        TopicArn: str,  # noqa: N803  (boto3's names: a drop-in for the client's method)
-        PublishBatchRequestEntries: Sequence[Mapping[str, Any]],  # noqa: N803
-    ) -> dict[str, Any]:
+    def publish_events(self, *, topic_arn: str, events: Sequence[JobEvent]) -> list[JobEvent]:
+        """Publishes up to ten events as one PublishBatch; returns the events SNS did not take.
+
+        An entry SNS failed on its side (not the sender's fault), a call that failed, and an entry
+        the answer names in neither list are tried again, ``PUBLISH_ATTEMPTS`` times in all. An
+        entry refused as the sender's fault is not. Every event not taken is logged.
+        """
+        chunk = list(events)
+        not_taken: list[JobEvent] = []
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            if not chunk:
+                break
+            retry, refused = self._publish_once(topic_arn, chunk, final=attempt == PUBLISH_ATTEMPTS)
+            not_taken += refused
+            if not retry:
+                break
+            if attempt == PUBLISH_ATTEMPTS:
+                not_taken += retry
+                break
+            chunk = retry
+            time.sleep(backoff.full_jitter(base=0.05, exponent=attempt))
+        return not_taken
+
+    def _publish_once(
+        self, topic_arn: str, chunk: list[JobEvent], *, final: bool
+    ) -> tuple[list[JobEvent], list[JobEvent]]:
+        """One PublishBatch; returns (events to try again, events refused for good)."""
+        log = logger.error if final else logger.warning
+        try:
+            answer = self.send_batch(topic_arn=topic_arn, entries=_entries(chunk))
+        except PublishFailed as error:
+            log("publishing %d job event(s) failed: %s", len(chunk), error)
+            return chunk, []
+        retry: list[JobEvent] = []
+        refused: list[JobEvent] = []
+        for index, event in enumerate(chunk):
+            if str(index) in answer.taken:
+                continue
+            failure = answer.failed.get(str(index))
+            if failure is None:
+                log("SNS answered for neither success nor failure of job event %s seq %d", event.job_id, event.seq)
+                retry.append(event)
+            elif failure.sender_fault:
+                logger.error("SNS refused job event %s: %s", event.job_id, failure.message)
+                refused.append(event)
+            else:
+                log("SNS failed job event %s: %s %s", event.job_id, failure.code, failure.message)
+                retry.append(event)
+        return retry, refused
+
+    def send_batch(self, *, topic_arn: str, entries: Sequence[BatchEntry]) -> BatchAnswer:
+        """One PublishBatch call, as is: no retry. Raises ``PublishFailed``."""
         if self._credentials is None:
-            raise NoCredentialsError()
-        body = publish_batch_body(TopicArn, PublishBatchRequestEntries)
+            raise PublishFailed("NoCredentials", "no AWS credentials were found", status=None)
+        body = publish_batch_body(topic_arn, entries)
         request = AWSRequest(method="POST", url=self._url, data=body, headers={"Content-Type": CONTENT_TYPE})
         SigV4Auth(self._credentials.get_frozen_credentials(), "sns", self._region).add_auth(request)
         try:
             response = self._pool.request("POST", self._url, body=body, headers=dict(request.headers.items()))
         except urllib3.exceptions.HTTPError as error:
-            raise HTTPClientError(error=error) from error
+            raise PublishFailed("Unreachable", str(error), status=None) from error
         return response_parse(response.status, response.data)

@@ -30,7 +30,8 @@ from django_app.jobs.events import job_events_publish, job_state_event_build
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.outbox import EventOutbox, EventSink, event_fitted
 from django_app.jobs.registry import task_get
-from django_app.jobs.services import job_enqueue, job_lease_expire, jobs_mark_unpublished, jobs_purge_finished
+from django_app.jobs.services import job_enqueue, jobs_mark_unpublished, jobs_purge_finished
+from django_app.jobs.state_machine import job_lease_expire
 
 logger = logging.getLogger(__name__)
 

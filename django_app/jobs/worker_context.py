@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.outbox import EventSink
-from django_app.jobs.services import job_progress_record
+from django_app.jobs.state_machine import job_progress_record
 
 NOTE_MAX_CHARS = 200  # Job.note's max_length
 

@@ -1,14 +1,12 @@
-"""Outcomes and errors of the worker's services: plain types, no Django queries."""
+"""Outcomes and errors of the worker's writes: plain types, no Django queries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from django_app.jobs.models import Job
-
-if TYPE_CHECKING:
-    from django_app.jobs.services import JobTransition
+from django_app.jobs.transitions import JobTransition
 
 ClaimOutcome = Literal["claimed", "terminal", "leased", "exhausted", "contended"]
 ExecutionOutcome = Literal["succeeded", "failed", "cancelled", "retry", "skipped", "lost"]

@@ -1,21 +1,20 @@
 """A minimal client for AWS's JSON protocol (DynamoDB, SSM): one signed POST per operation.
 
-Why not boto3: importing boto3 and loading DynamoDB's service model takes several times the
-websocket function's whole cold-start budget, and ``$connect`` needs DynamoDB before it can answer.
-The endpoint comes from configuration exactly as botocore finds it (``AWS_ENDPOINT_URL_<SERVICE>``,
-then ``AWS_ENDPOINT_URL``, then the regional AWS endpoint), so moto, LocalStack and AWS need no
-branches in our code.
+Why not boto3: importing boto3 and loading DynamoDB's service model takes more than the websocket
+function's whole cold-start budget, and ``$connect`` needs DynamoDB before it can answer.
+The endpoint comes from configuration exactly as botocore finds it (``aws_endpoints``), so moto,
+LocalStack and AWS need no branches in our code.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
 import time
 from typing import Any
 
-from functions.websocket import config, sigv4
+from contracts import backoff
+from functions.websocket import sigv4
+from functions.websocket.aws_endpoints import endpoint_url, region
 from functions.websocket.http_pool import HttpPool, TransportError
 
 # (JSON protocol version, the signing name) per service we call.
@@ -49,14 +48,6 @@ class AwsError(Exception):
         return self.code in _RETRYABLE or self.status >= 500
 
 
-def endpoint_url(service: str, region: str) -> str:
-    return (
-        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
-        or os.environ.get("AWS_ENDPOINT_URL")
-        or f"https://{service}.{region}.amazonaws.com"
-    )
-
-
 class AwsJsonClient:
     def __init__(
         self,
@@ -78,11 +69,11 @@ class AwsJsonClient:
 
     @classmethod
     def for_service(cls, service: str) -> AwsJsonClient:
-        region = config.region()
+        here = region()
         return cls(
             service=service,
-            url=endpoint_url(service, region),
-            region=region,
+            url=endpoint_url(service, here),
+            region=here,
             credentials=sigv4.credentials_from_environment(),
         )
 
@@ -133,4 +124,4 @@ def _json_body(body: bytes) -> dict[str, Any]:
 def _backoff(attempt: int) -> None:
     # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"), capped well under the
     # websocket function's 10 s timeout.
-    time.sleep(random.uniform(0, min(0.5, 0.025 * 2**attempt)))
+    time.sleep(backoff.full_jitter(base=0.025, exponent=attempt, cap=0.5))

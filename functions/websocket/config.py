@@ -16,6 +16,9 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from functions.websocket.aws_endpoints import region
+from functions.websocket.aws_json import AwsJsonClient
+
 # API Gateway closes every WebSocket after 2 hours; rows live a little longer so a connection is
 # never forgotten while it can still receive, and DynamoDB's TTL sweeps whatever $disconnect missed.
 CONNECTION_MAX_SECONDS = 2 * 60 * 60
@@ -47,8 +50,6 @@ SSM_NAMES = ("API_BASE_URL", "AUTH_JWKS")
 
 @cache
 def _ssm_parameters(prefix: str) -> dict[str, str]:
-    from functions.websocket.aws_json import AwsJsonClient
-
     names = [f"{prefix}/{_parameter_name(name)}" for name in SSM_NAMES]
     answer = AwsJsonClient.for_service("ssm").call("AmazonSSM.GetParameters", {"Names": names})
     return {str(item["Name"]).rsplit("/", 1)[-1]: str(item["Value"]) for item in answer.get("Parameters", [])}
@@ -68,10 +69,6 @@ def _required(name: str) -> str:
     if not value:
         raise ConfigError(f"{name} is required: set it in the environment or in SSM")
     return value
-
-
-def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def auth_jwks(fresh: bool = False) -> str:

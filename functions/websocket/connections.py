@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from contracts import backoff
 from contracts.tickets import TicketClaims
 from functions.websocket.aws_json import AwsError, AwsJsonClient
 from functions.websocket.config import CONNECTION_MAX_SECONDS, CONNECTION_TTL_SLACK_SECONDS
@@ -295,6 +296,6 @@ class ConnectionStore:
                 requests = answer.get("UnprocessedItems", {}).get(self.table, [])
                 if not requests:
                     break
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(backoff.exponential(base=0.05, exponent=attempt))
             else:
                 raise StoreUnavailable(f"{len(requests)} deletes left unprocessed")

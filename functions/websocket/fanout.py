@@ -9,7 +9,6 @@ slows the whole fan-out down, as a 429 asks); 410 is final and reported as ``gon
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -17,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from contracts import backoff
 from functions.websocket.management import ConnectionGone, ManagementApiError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class RetryPolicy:
     max_delay: float = 1.0
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        return backoff.full_jitter(base=self.base_delay, exponent=attempt, cap=self.max_delay)
 
 
 class Fanout:

@@ -1,8 +1,8 @@
 """A small keep-alive HTTP/1.1 connection pool on ``http.client``, safe to share between threads.
 
 Why not urllib3 or botocore's sender: each request here is one small POST to one host, and the
-per-call CPU of the general clients (retry objects, header dicts, hooks) is what makes boto3's
-``post_to_connection`` ~3.7x a raw POST. Timeouts are explicit: one for connecting, one for
+per-call CPU of the general clients (retry objects, header dicts, hooks) is most of what boto3's
+``post_to_connection`` costs (docs/benchmarks.md, push fan-out). Timeouts are explicit: one for connecting, one for
 each read, so a stuck endpoint can never eat the Lambda's whole budget.
 """
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from functions.websocket import config, sigv4
+from functions.websocket import sigv4
+from functions.websocket.aws_endpoints import region as configured_region
 from functions.websocket.http_pool import HttpPool, TransportError
 
 # botocore: PostToConnection's ``Data`` is a blob of at most 131,072 bytes (API Gateway's 128 KB).
@@ -52,7 +53,7 @@ class ManagementApi:
     ) -> None:
         self.pool = HttpPool(endpoint, max_idle=max_idle, connect_timeout=connect_timeout, read_timeout=read_timeout)
         host_match = _EXECUTE_API_HOST.match(self.pool.origin.host)
-        self.region = region or (host_match["region"] if host_match else config.region())
+        self.region = region or (host_match["region"] if host_match else configured_region())
         self.credentials = credentials or sigv4.credentials_from_environment()
         self._prefix = f"{self.pool.origin.base_path}/@connections/"
 

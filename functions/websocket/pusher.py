@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from contracts.event_result import event_result_fitted
 from contracts.job_event import JobEvent
 from contracts.ws_protocol import EventPush
 from functions.websocket.connections import ConnectionStore, StoreUnavailable, Subscriber
@@ -28,19 +29,13 @@ class PushOutcome:
     result: FanoutResult
 
 
-def result_url(event: JobEvent, *, api_base_url: str) -> str:
-    return f"{api_base_url}/api/jobs/{event.job_id}/"
-
-
 def event_frame(event: JobEvent, *, topic: str, api_base_url: str) -> bytes:
-    """The ``event`` frame, within API Gateway's 128 KB: a result too large is replaced by its link."""
-    data = EventPush(topic=topic, event=event).model_dump_json().encode()
-    if len(data) <= MAX_MESSAGE_BYTES:
-        return data
-    slim = event.model_copy(update={"result": None, "result_url": result_url(event, api_base_url=api_base_url)})
-    data = EventPush(topic=topic, event=slim).model_dump_json().encode()
+    """The ``event`` frame, within API Gateway's 128 KB: a result too large is replaced by its link
+    (contracts.event_result), absolute so the browser can follow it."""
+    fitted = event_result_fitted(event, api_base_url=api_base_url).event
+    data = EventPush(topic=topic, event=fitted).model_dump_json().encode()
     if len(data) > MAX_MESSAGE_BYTES:  # only an absurd note can still be too large: drop it too
-        data = EventPush(topic=topic, event=slim.model_copy(update={"note": ""})).model_dump_json().encode()
+        data = EventPush(topic=topic, event=fitted.model_copy(update={"note": ""})).model_dump_json().encode()
     return data
 
 

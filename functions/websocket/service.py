@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from contracts import backoff
 from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE
 from contracts.ws_protocol import (
     MAX_CLIENT_FRAME_BYTES,
@@ -175,7 +175,7 @@ def reply(*, request: WsRequest, answer: BaseModel, management: ManagementApi, s
             if not error.retryable or attempt == _REPLY_ATTEMPTS:
                 logger.warning("reply to %s failed: %s", request.connection_id, error)
                 return False
-            time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+            time.sleep(backoff.full_jitter(base=0.05, exponent=attempt, cap=1.0))
     return False
 
 

@@ -1,8 +1,8 @@
 """AWS Signature Version 4 for our own HTTP requests, in the standard library only.
 
-Why not botocore's ``SigV4Auth``: importing botocore costs the websocket function ~2x its whole
-"bare handler" floor at cold start, and building an ``AWSRequest`` per call is most of the
-~0.74 ms of CPU that ``post_to_connection`` spends. The algorithm is small and fixed; a test signs
+Why not botocore's ``SigV4Auth``: importing botocore costs the websocket function more than its
+whole "bare handler" floor at cold start, and building an ``AWSRequest`` per call is most of the
+CPU that ``post_to_connection`` spends. The algorithm is small and fixed; a test signs
 the same requests with botocore and asserts identical ``Authorization`` headers.
 Reference: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
 """

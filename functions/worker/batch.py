@@ -11,9 +11,9 @@ twice) wait to be written together, up to ``WORKER_IDEMPOTENT_FLUSH_SECONDS``; s
 with ``WORKER_FINISH_FLUSH_SECONDS`` > 0. A record whose transition is not written (the database went
 away) is reported as not done even though its handler returned.
 
-On PostgreSQL the ends written before another task starts commit asynchronously (no wait for the
-WAL flush); the batch's last write is a normal synchronous commit, which makes them durable, before
-the handler returns and so before Lambda deletes any acknowledged message (see ``write_pending``).
+A record is acknowledged only once its job's end is durable, which ``django_app.jobs.durability``
+decides: the batch's last write makes every end durable before the handler returns, and so before
+Lambda deletes any acknowledged message (see ``write_pending``).
 """
 
 from __future__ import annotations
@@ -30,14 +30,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from contracts import backoff
 from contracts.job_event import TERMINAL_STATUSES
+from django_app.jobs.batch_sql import jobs_claim
 from django_app.jobs.conf import WorkerConf, worker_conf
+from django_app.jobs.durability import UnflushedEnds, ends_write_asynchronously
 from django_app.jobs.events import job_state_event_build
 from django_app.jobs.execution import MAX_VISIBILITY_SECONDS, executions_write, job_run
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventOutbox
 from django_app.jobs.registry import TaskSpec, task_get
-from django_app.jobs.services import job_claim, job_lease_renew, jobs_claim, transition_released, wal_flush
+from django_app.jobs.state_machine import job_claim, job_lease_renew
+from django_app.jobs.transitions import transition_released
 from django_app.jobs.worker_types import Execution, PoisonMessage
 from functions.worker.messages import job_message_parse
 from functions.worker.visibility import VisibilityChange, messages_visibility_change
@@ -87,9 +91,9 @@ class BatchRun:
         self.pending_since = 0.0
         # Acknowledged records whose transition could not be written: reported as not done.
         self.unwritten: list[str] = []
-        # Ends committed asynchronously (PostgreSQL) that no synchronous commit has covered yet, with
-        # their record and whether it was acknowledged: the batch's last write covers them.
-        self.unflushed: list[tuple[SQSRecord, Job, bool]] = []
+        # Ends written but not yet durable (see durability), with their record and whether it was
+        # acknowledged: the batch's last write makes them durable.
+        self.unflushed: UnflushedEnds[tuple[SQSRecord, bool]] = UnflushedEnds()
         # The batch's records by the job they name, and those kept because SNS did not take their
         # job's terminal event: their redelivery publishes it again.
         self.records_by_job: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -140,7 +144,7 @@ class BatchRun:
 
     def _database_backoff(self, record: SQSRecord) -> float:
         receives = int(record.attributes.approximate_receive_count or 1)
-        return min(self.conf.db_down_base_seconds * 2 ** max(0, receives - 1), 900)
+        return backoff.exponential(base=self.conf.db_down_base_seconds, exponent=receives - 1, cap=900)
 
     def _take(self, spec: TaskSpec, job_id: uuid.UUID) -> Job | None:
         """The job this record runs: claimed with the batch, or claimed now on its own; None when it
@@ -275,13 +279,11 @@ class BatchRun:
         A connection killed by a database restart fails the first try; the new connection waits
         for the server (DATABASE_CONNECT_RETRY_SECONDS).
 
-        On PostgreSQL a write before another task starts commits asynchronously: a worker killed
-        after it loses nothing (the server has the commit, and every session sees it at once).
-        ``final`` (after the last record) commits synchronously, which flushes the WAL up to it and
-        so every asynchronous commit before it; if it changed no row (then it wrote no WAL and
-        waited for nothing), ``wal_flush`` does. Only then may the handler return and Lambda delete
-        the acknowledged messages."""
-        asynchronous = not final and connection.vendor == "postgresql"
+        ``durability`` decides when the ends written are durable: a write before another task
+        starts may not be yet (a worker killed after it loses nothing: the server has the commit);
+        ``final`` (after the last record) makes every end written durable. Only then may the
+        handler return and Lambda delete the acknowledged messages."""
+        asynchronous = ends_write_asynchronously(final=final)
         executions = [e for _, e, _ in self.pending]
         if executions:
             try:
@@ -295,30 +297,26 @@ class BatchRun:
             for (record, execution, acknowledged), result in zip(self.pending, written, strict=True):
                 logger.info("message %s: job %s %s", record.message_id, result.job.pk, result.outcome)
                 if execution.transition is not None and result.outcome != "lost":
-                    wrote.append((record, result.job, acknowledged))
+                    wrote.append((result.job.pk, (record, acknowledged)))
             self.pending = []
-            if asynchronous:
-                self.unflushed += wrote
-            elif wrote:
-                self.unflushed = []  # this synchronous commit flushed the WAL up to itself
+            self.unflushed.written(wrote, asynchronous=asynchronous)
         if final and self.unflushed:
             close_old_connections()
-            wal_flush(job_id=self.unflushed[-1][1].pk)
-            self.unflushed = []
+            self.unflushed.flush()
 
     def database_lost(self) -> None:
         """The rest of the batch fails at once, and so does every acknowledged record whose
         transition was not written: its message comes back and runs the job again."""
         self.database_down = True
-        # Ends committed asynchronously and not yet flushed count as unwritten too: no record is
-        # acknowledged before a synchronous commit covers its end (its message coming back finds
-        # the job ended and only publishes the terminal event again).
-        for record, _, acknowledged in [*self.pending, *self.unflushed]:
+        # Ends written but not yet durable count as unwritten too: no record is acknowledged before
+        # its end is durable (its message coming back finds the job ended and only publishes the
+        # terminal event again).
+        pending = [(record, acknowledged) for record, _, acknowledged in self.pending]
+        for record, acknowledged in [*pending, *self.unflushed.lost()]:
             if acknowledged:
                 self.unwritten.append(record.message_id)
                 self._come_back_in(record, self._database_backoff(record))
         self.pending = []
-        self.unflushed = []
 
     def finish(self) -> None:
         """Publish the buffered events and apply the visibility changes, before the handler returns."""

@@ -12,15 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from infra.local.http_gateway import Receive, Scope, Send
 from infra.local.moto_server import FAKE_CREDENTIALS
 from infra.local.sigv4_check import SignedRequest, signature_problem
-
-if TYPE_CHECKING:
-    from infra.local.ws_gateway import WsGateway
+from infra.local.ws_connections import ConnectionHost
 
 MAX_DATA_BYTES = 128 * 1024  # botocore: PostToConnection's Data is at most 131,072 bytes
 
@@ -69,7 +66,7 @@ def _signature_problem(scope: Scope, body: bytes, *, region: str) -> str | None:
     )
 
 
-async def management_api(gateway: WsGateway, scope: Scope, receive: Receive, send: Send) -> None:
+async def management_api(gateway: ConnectionHost, scope: Scope, receive: Receive, send: Send) -> None:
     body = b""
     for _ in range(10_000):  # bounded: requests over 128 KB are refused below anyway
         message = await receive()

@@ -89,7 +89,7 @@ class MotoServer:
         process, self.process = self.process, None
         if process is None:
             return
-        # Its state dies with it anyway: no graceful shutdown (werkzeug's takes ~1 s).
+        # Its state dies with it anyway: no graceful shutdown (werkzeug's is slow).
         process.terminate()
         try:
             process.wait(timeout=5)

@@ -1,6 +1,6 @@
 """Hot spots of moto's server that cost the local stack most of its CPU, removed without
-changing what moto answers (profiled with py-spy under 100 jobs in flight: moto spent ~75 % of
-the stack's CPU, two thirds of it in the first two), and three races, one of which lost messages.
+changing what moto answers (profiled with py-spy under 100 jobs in flight: moto spent most of
+the stack's CPU, most of that in the first two), and three races, one of which lost messages.
 
 1. Routing. Every request goes through ``DomainDispatcherApplication.get_application``, which, under
    one lock, lists moto's service folders on disk and matches the host against every backend's URL
@@ -22,8 +22,8 @@ the stack's CPU, two thirds of it in the first two), and three races, one of whi
    every run. The GIL serialises the work anyway, so one lock costs nothing measurable.
 
 4. ``TransactWriteItems`` backs up every table it touches, whole, with ``copy.deepcopy``, to roll
-   back a cancelled transaction: with the soak's 500 connections (~2,000 items) each ``$connect``
-   took long enough to time out. The backup is made of the items the transaction names instead,
+   back a cancelled transaction: with the soak's hundreds of connections each ``$connect`` took
+   long enough to time out. The backup is made of the items the transaction names instead,
    and a cancelled transaction puts exactly those back.
 
 5. Receives of one queue racing each other inside moto: two moving the same message to its DLQ
@@ -33,7 +33,7 @@ the stack's CPU, two thirds of it in the first two), and three races, one of whi
    already marked received comes back after its visibility timeout, as after any lost receive.
 
 6. ``Query`` on a table's own key gathers and sorts *every* item of the table, then keeps one
-   partition's: the push function's subscriber queries waited on it (88 % of its time in the soak).
+   partition's: the push function's subscriber queries spent most of their time in the soak on it.
    It now sees only the partition it asked for; index queries are left as they are.
 
 7. A lost-message race, not a hot spot: ``DeleteMessage`` rebuilt a queue's message list and stored
@@ -42,12 +42,13 @@ the stack's CPU, two thirds of it in the first two), and three races, one of whi
 
 8. Start-up, not requests: moto lists each backend's regions with a new boto3 session, and EC2's
    models (SSM's import them) three more times; every session parses botocore's endpoint data
-   and the service's model again (~0.1 s each, ~1 s of the emulator's start).
+   and the service's model again, a large part of the emulator's start.
    ``share_botocore_data`` parses each file once per process: they do not change while it runs.
 
-9. SNS ``PublishBatch``, the call behind every job event: ~10 ms of moto's CPU each, 3 % of it in
-   the SNS backend. ``moto_publish_batch`` answers our plain requests by calling that backend
-   itself (see there); moto takes every other request, and every one it would refuse.
+9. SNS ``PublishBatch``, the call behind every job event: moto's CPU for each went almost all to
+   its generic request machinery, hardly any to the SNS backend. ``moto_publish_batch`` answers our
+   plain requests by calling that backend itself (see there); moto takes every other request, and
+   every one it would refuse.
 """
 
 from __future__ import annotations

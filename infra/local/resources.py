@@ -51,7 +51,7 @@ _session_lock = threading.Lock()
 
 
 def aws_client(service: str, *, endpoint: str, region: str, config: Config | None = None) -> Any:
-    # One session for all: each new one parses botocore's models again (~0.1 s a client, and the
+    # One session for all: each new one parses botocore's models again (for every client, and the
     # stack makes a client per poller). A session is not thread-safe, its clients are: one at a time.
     with _session_lock:
         return _session().client(
@@ -81,7 +81,7 @@ class Resources:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:  # a boto3 client costs ~0.1 s to build
+        if service not in self._clients:  # a boto3 client is costly to build: one per service
             self._clients[service] = aws_client(service, endpoint=self.endpoint, region=self.spec.region)
         return self._clients[service]
 
@@ -113,8 +113,8 @@ class Resources:
     # --- creation -----------------------------------------------------------------------------
 
     def create_all(self, *, workers: int = 8) -> None:
-        """Creates every resource, those whose references are ready in parallel (moto answers each
-        call in ~10 ms; a dozen one after the other is most of a second of start-up)."""
+        """Creates every resource, those whose references are ready in parallel (a dozen moto calls
+        one after the other would be a noticeable part of start-up)."""
         for service in ("sqs", "sns", "dynamodb", "ssm"):
             self.client(service)  # built once, here: boto3 clients are thread-safe, building them is not
         pending = [logical for logical in self.spec.resources if logical not in self.refs]

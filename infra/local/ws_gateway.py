@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,21 +19,10 @@ from infra.local.events import ws_connect_event, ws_disconnect_event, ws_message
 from infra.local.functions import FunctionPool
 from infra.local.http_gateway import Receive, Scope, Send
 from infra.local.logstream import LogStream
+from infra.local.management import management_api
+from infra.local.ws_connections import Connection
 
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway: 128 KB per message (frames over it close with 1009)
-
-
-@dataclass
-class Connection:
-    id: str
-    send: Send
-    context: dict[str, Any]  # the requestContext shared by this connection's events
-    connected_at: float
-    source_ip: str
-    user_agent: str
-    last_active: float = field(default_factory=time.time)
-    close_requested: asyncio.Event = field(default_factory=asyncio.Event)
-    open: bool = True
 
 
 def new_connection_id() -> str:
@@ -92,8 +80,6 @@ class WsGateway:
         if scope["type"] == "websocket":
             await self.websocket(scope, receive, send)
         elif scope["type"] == "http":
-            from infra.local.management import management_api
-
             await management_api(self, scope, receive, send)
 
     async def _invoke(self, route: str, event: dict[str, Any], connection_id: str) -> Any:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from contracts.event_result import EVENT_RESULT_MAX_BYTES
 from django_app.config import env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -198,10 +199,9 @@ WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
 WEBHOOKS_API_URL = env.str_("WEBHOOKS_API_URL", "", ssm=True).rstrip("/")
 JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
-# A job event carries its result up to this size; a larger one travels as `result_url` (the job in
-# the API), since a pushed event must fit a 128 KB WebSocket message with its envelope. Tests
-# lower it to send ordinary results by link.
-JOB_EVENT_RESULT_MAX_BYTES = env.int_("JOB_EVENT_RESULT_MAX_BYTES", 96 * 1024)
+# A job event carries its result up to this size; a larger one travels as `result_url` (the rule
+# and its default: contracts/event_result.py). Tests lower it to send ordinary results by link.
+JOB_EVENT_RESULT_MAX_BYTES = env.int_("JOB_EVENT_RESULT_MAX_BYTES", EVENT_RESULT_MAX_BYTES)
 # Modules of a team's own tasks, imported (registering them) beside django_app.jobs.tasks.
 JOBS_EXTRA_TASK_MODULES = env.list_("JOBS_EXTRA_TASK_MODULES", [])
 # The worker's and the sweeps' timings (defaults and meaning: django_app/jobs/conf.py), set from

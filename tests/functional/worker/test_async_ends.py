@@ -15,7 +15,8 @@ from django.db import connection, transaction
 
 from django_app.jobs.execution import executions_write
 from django_app.jobs.models import Job, JobStatus
-from django_app.jobs.services import job_cancel, job_submit, transition_succeeded
+from django_app.jobs.services import job_cancel, job_submit
+from django_app.jobs.transitions import transition_succeeded
 from django_app.jobs.worker_types import Execution
 from tests.functional.worker.builders import LambdaContextStub, sqs_event, sqs_record
 from tests.functional.worker.helpers import database_down_from_first_step, job_message_body, steps_hook

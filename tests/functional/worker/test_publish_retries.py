@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from contracts.job_event import JobEvent
 from django_app.jobs import events as events_module
-from django_app.jobs.events import PUBLISH_ATTEMPTS, job_events_publish
+from django_app.jobs import sns_publisher as sns_publisher_module
+from django_app.jobs.events import job_events_publish
+from django_app.jobs.sns_publisher import (
+    PUBLISH_ATTEMPTS,
+    BatchAnswer,
+    BatchEntry,
+    EntryFailure,
+    PublishFailed,
+    SnsPublisher,
+)
 
 
 def _event(seq: int) -> JobEvent:
@@ -28,29 +37,33 @@ def _event(seq: int) -> JobEvent:
     )
 
 
-class ScriptedSns:
-    """Answers each PublishBatch with the next scripted reply: a function of the entries, or an error."""
+class ScriptedSns(SnsPublisher):
+    """Answers each PublishBatch call with the next scripted reply: a function of the entries, or an error."""
 
     def __init__(self, *replies: Any) -> None:
+        super().__init__(
+            endpoint_url="http://127.0.0.1:9", region="us-east-1", credentials=None, connect_timeout=1, read_timeout=1
+        )
         self.replies = list(replies)
-        self.calls: list[list[dict[str, Any]]] = []
+        self.calls: list[list[BatchEntry]] = []
 
-    def publish_batch(self, *, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> Any:  # noqa: N803
-        self.calls.append(PublishBatchRequestEntries)
+    def send_batch(self, *, topic_arn: str, entries: Sequence[BatchEntry]) -> BatchAnswer:
+        self.calls.append(list(entries))
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
-        return reply(PublishBatchRequestEntries)
+        answer: BatchAnswer = reply(entries)
+        return answer
 
 
-def _all_taken(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Successful": [{"Id": e["Id"], "MessageId": "m"} for e in entries], "Failed": []}
+def _all_taken(entries: Sequence[BatchEntry]) -> BatchAnswer:
+    return BatchAnswer(taken=frozenset(e["Id"] for e in entries), failed={})
 
 
 @pytest.fixture
 def sns(monkeypatch: Any, settings: Any) -> Any:
     settings.JOB_EVENTS_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:job-events"
-    monkeypatch.setattr(events_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(sns_publisher_module.time, "sleep", lambda seconds: None)
 
     def install(*replies: Any) -> ScriptedSns:
         fake = ScriptedSns(*replies)
@@ -62,7 +75,7 @@ def sns(monkeypatch: Any, settings: Any) -> Any:
 
 def test_entries_named_in_neither_list_are_published_again(sns: Any) -> None:
     """The API promises each entry in Successful or Failed; moto drops the ones whose delivery raised."""
-    fake = sns(lambda entries: {"Successful": [{"Id": "0", "MessageId": "m"}], "Failed": []}, _all_taken)
+    fake = sns(lambda entries: BatchAnswer(taken=frozenset({"0"}), failed={}), _all_taken)
     sent = [_event(1), _event(2), _event(3)]
 
     assert job_events_publish(events=sent) == []
@@ -71,14 +84,14 @@ def test_entries_named_in_neither_list_are_published_again(sns: Any) -> None:
 
 
 def test_service_side_failures_are_retried_and_sender_faults_are_not(sns: Any) -> None:
-    def partly(entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "Successful": [],
-            "Failed": [
-                {"Id": "0", "Code": "InternalError", "SenderFault": False, "Message": "try again"},
-                {"Id": "1", "Code": "InvalidParameter", "SenderFault": True, "Message": "no"},
-            ],
-        }
+    def partly(entries: Sequence[BatchEntry]) -> BatchAnswer:
+        return BatchAnswer(
+            taken=frozenset(),
+            failed={
+                "0": EntryFailure(code="InternalError", message="try again", sender_fault=False),
+                "1": EntryFailure(code="InvalidParameter", message="no", sender_fault=True),
+            },
+        )
 
     fake = sns(partly, _all_taken)
     sent = [_event(1), _event(2)]
@@ -88,7 +101,7 @@ def test_service_side_failures_are_retried_and_sender_faults_are_not(sns: Any) -
 
 
 def test_events_sns_never_takes_are_returned_after_the_last_attempt(sns: Any) -> None:
-    error = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "PublishBatch")
+    error = PublishFailed("Throttling", "slow down", status=400)
     fake = sns(*[error] * PUBLISH_ATTEMPTS)
     sent = [_event(1)]
 

@@ -4,31 +4,38 @@ publishes the job's current state (the worker keeps its SQS message instead: tes
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from django_app.jobs import events as events_module
+from django_app.jobs import sns_publisher as sns_publisher_module
 from django_app.jobs import sweeps
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.services import job_cancel, job_submit
+from django_app.jobs.sns_publisher import BatchAnswer, BatchEntry, PublishFailed, SnsPublisher
 from django_app.jobs.sweeps import sweeps_run
 from tests.functional.worker.helpers import events_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class _SnsDown:
-    def publish_batch(self, **_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "PublishBatch")
+class _SnsDown(SnsPublisher):
+    def __init__(self) -> None:
+        super().__init__(
+            endpoint_url="http://127.0.0.1:9", region="us-east-1", credentials=None, connect_timeout=1, read_timeout=1
+        )
+
+    def send_batch(self, *, topic_arn: str, entries: Sequence[BatchEntry]) -> BatchAnswer:
+        raise PublishFailed("InternalError", "down", status=500)
 
 
 @pytest.fixture
 def sns_down(monkeypatch: pytest.MonkeyPatch) -> Any:
     """SNS fails every call while the context is open (the publisher's retries too)."""
-    monkeypatch.setattr(events_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(sns_publisher_module.time, "sleep", lambda seconds: None)
     real_publisher = events_module.sns_publisher
 
     class Outage:

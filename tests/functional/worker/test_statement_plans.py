@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from django_app.jobs.batch_sql import jobs_claim, jobs_transition
 from django_app.jobs.models import Job, JobStatus
-from django_app.jobs.services import jobs_claim, jobs_transition, transition_succeeded
+from django_app.jobs.transitions import transition_succeeded
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
