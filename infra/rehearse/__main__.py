@@ -155,6 +155,7 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         gaps.point_functions_at_emulator(
             lambdas, functions=[f"{stack}-websocket", f"{stack}-push"], management_endpoint=management, bridges=bridges
         )
+        gaps.add_sample_tasks(lambdas, function=f"{stack}-worker", bridges=bridges)
         steps.finish()
 
         steps.start("operator secrets in SSM")

@@ -92,3 +92,18 @@ def point_functions_at_emulator(
         variables["MANAGEMENT_API_ENDPOINT"] = management_endpoint
         lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
         bridges.note(f"function {name}: MANAGEMENT_API_ENDPOINT {deployed} -> {management_endpoint}")
+
+
+# The journey submits a sample task (countdown), which the deployed settings do not install
+# (django_app/demo is for the local stack and the tests): the rehearsal names its module, as a team
+# trying a stage with the sample tasks would (docs/settings.md, JOBS_EXTRA_TASK_MODULES).
+SAMPLE_TASK_MODULES = "django_app.demo.tasks"
+
+
+def add_sample_tasks(lambda_client: Any, *, function: str, bridges: Bridges) -> None:
+    """Sets JOBS_EXTRA_TASK_MODULES on a deployed function that runs tasks (the worker)."""
+    config = lambda_client.get_function_configuration(FunctionName=function)
+    variables = dict(config.get("Environment", {}).get("Variables", {}))
+    variables["JOBS_EXTRA_TASK_MODULES"] = SAMPLE_TASK_MODULES
+    lambda_client.update_function_configuration(FunctionName=function, Environment={"Variables": variables})
+    bridges.note(f"function {function}: JOBS_EXTRA_TASK_MODULES={SAMPLE_TASK_MODULES} (the journey's sample task)")
