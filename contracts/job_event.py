@@ -30,7 +30,9 @@ class JobEvent(BaseModel):
     v: Literal[1] = 1
     type: JobEventType
     job_id: uuid.UUID
-    owner: str = Field(description="The owning user's id, as a string.")
+    owner: str = Field(
+        description="The owning user's id: the user model's primary key as a string (an integer in decimal, a UUID)."
+    )
     seq: int = Field(ge=0)
     task: str
     status: JobStatus

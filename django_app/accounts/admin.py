@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,11 +21,15 @@ from django_app.accounts.tokens import api_token_fill, api_token_revoke
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "service", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at", "service"]
-    search_fields = ["name", "user__username", "prefix", "service"]
+    search_fields = ["name", "prefix", "service"]
     readonly_fields = ["prefix", "service", "permissions", "created_at", "last_used_at", "revoked_at"]
     fields = ["user", "name", "prefix", "service", "permissions", "created_at", "last_used_at", "revoked_at"]
     autocomplete_fields = ["user"]
     actions = ["revoke"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # The user model's own login field (AUTH_USER_MODEL may log in by e-mail, with no username).
+        return [*self.search_fields, f"user__{get_user_model().USERNAME_FIELD}"]
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:

@@ -79,6 +79,9 @@ class TicketCreateApi(APIView):
                 },
             ),
             404: _NOT_OWNED,
+            409: OpenApiResponse(
+                description="`user_id_unsupported`: the user model's key has characters a topic cannot carry."
+            ),
             429: OpenApiResponse(description="`rate_limited`: too many tickets; wait `Retry-After` seconds."),
         },
     )

@@ -6,6 +6,8 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "django_app.accounts"
     label = "accounts"
+    # What its migrations were made with, whatever the host project's DEFAULT_AUTO_FIELD says.
+    default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Accounts and API tokens"
 
     def ready(self) -> None:

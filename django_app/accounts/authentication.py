@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -50,8 +50,11 @@ class CsrfSessionAuthentication(authentication.SessionAuthentication):
             raise exceptions.PermissionDenied(str(denied.detail), code="csrf_failed") from None
 
 
-def authenticated_user(request: Request | HttpRequest) -> User:
-    """The logged-in user of a request that a login check has already admitted."""
+def authenticated_user(request: Request | HttpRequest) -> AbstractBaseUser:
+    """The logged-in user of a request that a login check has already admitted.
+
+    Any user model (``AUTH_USER_MODEL``) derives from ``AbstractBaseUser``; the anonymous user does not.
+    """
     user = request.user
-    assert isinstance(user, User), "only call this behind IsAuthenticated or login_required"
+    assert isinstance(user, AbstractBaseUser), "only call this behind IsAuthenticated or login_required"
     return user

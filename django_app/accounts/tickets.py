@@ -12,8 +12,16 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-from contracts.tickets import GRANT_AUDIENCE, TICKET_AUDIENCE, TICKET_MAX_TTL_SECONDS, TICKET_TYPE, TicketClaims
+from contracts.tickets import (
+    GRANT_AUDIENCE,
+    TICKET_AUDIENCE,
+    TICKET_MAX_TTL_SECONDS,
+    TICKET_TYPE,
+    TicketClaims,
+    user_topic,
+)
 from django_app.accounts.issuer import token_sign
+from django_app.config.errors import ApiError
 
 
 def _mint(*, audience: str, user_id: object, topics: list[str]) -> tuple[str, TicketClaims]:
@@ -29,8 +37,21 @@ def ticket_mint(*, user_id: object, job_ids: Iterable[uuid.UUID] = ()) -> tuple[
     return _mint(
         audience=TICKET_AUDIENCE,
         user_id=user_id,
-        topics=[f"user:{user_id}", *(f"job:{job_id}" for job_id in job_ids)],
+        topics=[_user_topic(user_id), *(f"job:{job_id}" for job_id in job_ids)],
     )
+
+
+def _user_topic(user_id: object) -> str:
+    # Any AUTH_USER_MODEL key is sent as a string (an int as decimal, a UUID as text); a string key
+    # with characters a topic cannot carry gets a clear refusal rather than a ticket that fails later.
+    try:
+        return user_topic(user_id)
+    except ValueError:
+        raise ApiError(
+            status_code=409,
+            code="user_id_unsupported",
+            message="Your user id cannot be named in a WebSocket topic; ask an administrator.",
+        ) from None
 
 
 def grant_mint(*, user_id: object, job_ids: Iterable[uuid.UUID]) -> tuple[str, TicketClaims]:

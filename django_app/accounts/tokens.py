@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import User
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from django_app.accounts.models import ApiToken
@@ -26,9 +26,9 @@ def api_token_fill(*, token: ApiToken) -> str:
     return raw_token
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     """Returns the stored token and the plain text, which must be shown now."""
-    token = ApiToken(user=user, name=name)
+    token = ApiToken(user_id=user.pk, name=name)  # any AUTH_USER_MODEL, whatever its key
     raw_token = api_token_fill(token=token)
     token.save()
     return token, raw_token

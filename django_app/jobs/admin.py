@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -15,7 +16,7 @@ from django_app.jobs.models import Job
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "task", "owner", "status", "progress", "attempts", "created_at", "finished_at"]
     list_filter = ["status", "task", "created_at"]
-    search_fields = ["id", "task", "owner__username", "correlation_id", "error_code"]
+    search_fields = ["id", "task", "correlation_id", "error_code"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     actions = ["retry_jobs", "cancel_jobs"]
@@ -41,6 +42,10 @@ class JobAdmin(admin.ModelAdmin):
         "finished_at",
         "updated_at",
     ]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # The user model's own login field (AUTH_USER_MODEL may log in by e-mail, with no username).
+        return [*self.search_fields, f"owner__{get_user_model().USERNAME_FIELD}"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are submitted through the API, which validates their params

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 
 from django_app.jobs.conf import system_username
@@ -17,9 +19,19 @@ from django_app.jobs.models import Job
 from django_app.jobs.services import job_submit
 
 
-def system_user_get() -> User:
-    """The owner of scheduled jobs. It cannot log in: no usable password and inactive."""
-    user, created = User.objects.get_or_create(username=system_username(), defaults={"is_active": False})
+def system_user_get() -> AbstractBaseUser:
+    """The owner of scheduled jobs. It cannot log in: no usable password, and inactive where the user
+    model has an ``is_active`` field. Found by the model's ``USERNAME_FIELD`` (a custom user model
+    may log in by e-mail), so ``JOBS_SYSTEM_USERNAME`` must fit that field."""
+    user_model = get_user_model()
+    defaults: dict[str, Any] = {}
+    try:
+        user_model._meta.get_field("is_active")
+        defaults["is_active"] = False
+    except FieldDoesNotExist:  # AbstractBaseUser's is_active is a constant True, not a column
+        pass
+    lookup = {user_model.USERNAME_FIELD: system_username()}
+    user, created = user_model._default_manager.get_or_create(**lookup, defaults=defaults)
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -32,7 +44,7 @@ def periodic_job_start(*, task_name: str, params: Any, schedule: str = "", now: 
     now = now or timezone.now()
     correlation_id = f"schedule:{schedule or task_name}:{now:%Y%m%dT%H%M}"[:100]
     owner = system_user_get()
-    existing = Job.objects.filter(owner=owner, task=task_name, correlation_id=correlation_id).first()
+    existing = Job.objects.filter(owner_id=owner.pk, task=task_name, correlation_id=correlation_id).first()
     if existing is not None:
         return existing
     return job_submit(owner=owner, task_name=task_name, params=params, correlation_id=correlation_id)

@@ -80,10 +80,11 @@ def task(
     return register
 
 
-# Modules whose import registers tasks (and settings.JOBS_EXTRA_TASK_MODULES). Imported on first
-# look-up, not at django.setup(): a cold start that serves no job request never pays for building
-# the tasks' pydantic models.
-TASK_MODULES = ("django_app.jobs.tasks",)
+# Each installed app's ``tasks`` module registers its tasks when imported, found the way the admin
+# finds ``admin.py`` (autodiscover_modules), plus the modules settings.JOBS_EXTRA_TASK_MODULES names.
+# Imported on first look-up, not at django.setup(): a cold start that serves no job request never
+# pays for building the tasks' pydantic models.
+TASK_MODULE_NAME = "tasks"
 _loaded = False
 
 
@@ -91,8 +92,10 @@ def _load_task_modules() -> None:
     global _loaded
     if not _loaded:
         from django.conf import settings
+        from django.utils.module_loading import autodiscover_modules
 
-        for module in (*TASK_MODULES, *getattr(settings, "JOBS_EXTRA_TASK_MODULES", ())):
+        autodiscover_modules(TASK_MODULE_NAME)
+        for module in getattr(settings, "JOBS_EXTRA_TASK_MODULES", ()):
             importlib.import_module(module)
         _loaded = True
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -70,13 +70,13 @@ def jobs_mark_unpublished(*, events: Sequence[JobEvent]) -> None:
         logger.error("job events not published and not noted for the republish sweep: %s", error)
 
 
-def job_submit(*, owner: User, task_name: str, params: Any, correlation_id: str = "") -> Job:
+def job_submit(*, owner: AbstractBaseUser, task_name: str, params: Any, correlation_id: str = "") -> Job:
     clean_params = _validated_params(task_name, params)
     spec = task_get(task_name)
     assert spec is not None  # checked by _validated_params
     with transaction.atomic():
         job = Job.objects.create(
-            owner=owner,
+            owner_id=owner.pk,  # any AUTH_USER_MODEL (the stubs type `owner` as the test settings' User)
             task=task_name,
             params=clean_params,
             max_attempts=spec.max_attempts,

@@ -193,6 +193,7 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
             bridges=bridges,
         )
         gaps.note_node_runtime(lambdas, functions=webhooks_functions, bridges=bridges)
+        gaps.add_sample_tasks(lambdas, function=f"{stack}-worker", bridges=bridges)
         steps.finish()
 
         steps.start("operator secrets in SSM")

@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.lambda_sandbox import invoke
 from infra.rehearse.events import rest_event
+from infra.rehearse.gaps import SAMPLE_TASK_MODULES
 
 ADMIN_USERNAME = "rehearsal-admin"
 
@@ -35,6 +36,9 @@ class DjangoFunction:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_LAMBDA_FUNCTION_NAME": f"polyglot-{self.stage}",
+            # The journey's sample task, which no stage installs (gaps.add_sample_tasks does the same
+            # for the worker).
+            "JOBS_EXTRA_TASK_MODULES": SAMPLE_TASK_MODULES,
         }
 
     def run(self, events: list[dict[str, Any]]) -> list[Any]:

@@ -166,3 +166,15 @@ def note_node_runtime(lambda_client: Any, *, functions: list[str], bridges: Brid
     for name in functions:
         runtime = lambda_client.get_function_configuration(FunctionName=name)["Runtime"]
         bridges.note(f"runtime: MiniStack runs {name} ({runtime}) with this machine's node {version.strip()}")
+
+
+# The journey submits a sample task (countdown), which the deployed settings do not install
+# (django_app/demo is for the local stack and the tests): the rehearsal names its module, as a team
+# trying a stage with the sample tasks would (docs/settings.md, JOBS_EXTRA_TASK_MODULES).
+SAMPLE_TASK_MODULES = "django_app.demo.tasks"
+
+
+def add_sample_tasks(lambda_client: Any, *, function: str, bridges: Bridges) -> None:
+    """Sets JOBS_EXTRA_TASK_MODULES on a deployed function that runs tasks (the worker)."""
+    _set_variables(lambda_client, function, {"JOBS_EXTRA_TASK_MODULES": SAMPLE_TASK_MODULES})
+    bridges.note(f"function {function}: JOBS_EXTRA_TASK_MODULES={SAMPLE_TASK_MODULES} (the journey's sample task)")

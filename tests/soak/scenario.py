@@ -553,7 +553,7 @@ def run_soak(config: SoakConfig, *, work_dir: Path) -> SoakResult:
     database_url = _soak_database(config.database_url, name)
     receipts = work_dir / "receipts.log"
     environment = {
-        "JOBS_EXTRA_TASK_MODULES": "django_app.jobs.soak_tasks",
+        "JOBS_EXTRA_TASK_MODULES": "django_app.demo.soak_tasks",
         "SOAK_RECEIPTS_PATH": str(receipts),
         "RATE_LIMIT_TICKETS_PER_USER": "0",  # 500 clients of 50 users mint their tickets at once
         "RATE_LIMIT_TICKETS_PER_IP": "0",

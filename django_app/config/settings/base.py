@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "django_app.accounts",
     "django_app.jobs",
     "django_app.web",
+    # No app with tasks here: a deployed stage runs only the tasks of the apps it adds. The sample
+    # tasks (django_app.demo) are installed by settings/local.py and settings/test.py.
 ]
 
 MIDDLEWARE = [
@@ -202,7 +204,9 @@ JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
 # A job event carries its result up to this size; a larger one travels as `result_url` (the rule
 # and its default: contracts/event_result.py). Tests lower it to send ordinary results by link.
 JOB_EVENT_RESULT_MAX_BYTES = env.int_("JOB_EVENT_RESULT_MAX_BYTES", EVENT_RESULT_MAX_BYTES)
-# Modules of a team's own tasks, imported (registering them) beside django_app.jobs.tasks.
+# Installed apps' tasks.py modules register their tasks (jobs/registry.py); these modules too, for
+# tasks outside an app's tasks.py (the soak's django_app.demo.soak_tasks, or the sample tasks on a
+# stage that wants them: django_app.demo.tasks).
 JOBS_EXTRA_TASK_MODULES = env.list_("JOBS_EXTRA_TASK_MODULES", [])
 # The worker's and the sweeps' timings (defaults and meaning: django_app/jobs/conf.py), set from
 # the environment only when given there (the soak shortens them: tests/soak).

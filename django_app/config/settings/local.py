@@ -24,3 +24,7 @@ CSRF_TRUSTED_ORIGINS = [f"{_api_base.scheme}://{_api_base.netloc}"] if _api_base
 # connection per request or per batch cost a server process and a SCRAM handshake each time.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int_("DATABASE_CONN_MAX_AGE", 60)  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+
+# The sample tasks (countdown, word_count, csv_summary) for the page and the journey tests; the
+# settings a deployed stage runs (lambda_.py) leave them out.
+INSTALLED_APPS = [*INSTALLED_APPS, "django_app.demo"]  # noqa: F405

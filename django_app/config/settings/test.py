@@ -13,6 +13,9 @@ os.environ.setdefault("AUTH_ISSUER", "http://testserver")
 
 from django_app.config.settings.base import *  # noqa: F403
 
+# The sample tasks, which most tests submit (settings/local.py installs them too).
+INSTALLED_APPS = [*INSTALLED_APPS, "django_app.demo"]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 

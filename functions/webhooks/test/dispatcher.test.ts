@@ -12,10 +12,10 @@ const EVENT: JobEvent = {
   type: "job.succeeded", job_id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", owner: "7", seq: 9, task: "demo", status: "succeeded", progress: 100, at: "2026-01-02T03:04:05Z",
 };
 
-async function setup(outcomes: AttemptOutcome[], options: { delayMs?: number; disableAfterSeconds?: number } = {}) {
+async function setup(outcomes: AttemptOutcome[], options: { delayMs?: number; disableAfterSeconds?: number; owner?: string } = {}) {
   const store = new MemoryWebhookStore();
   await store.createEndpoint(
-    { id: "ep_1", owner: "7", url: "https://hooks.example/", description: "", event_types: ["job.succeeded"], status: "active", created_at: "2026-01-01T00:00:00Z", failing_since: null, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+    { id: "ep_1", owner: options.owner ?? "7", url: "https://hooks.example/", description: "", event_types: ["job.succeeded"], status: "active", created_at: "2026-01-01T00:00:00Z", failing_since: null, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
     20,
   );
   const posts: SignedPost[] = [];
@@ -69,5 +69,15 @@ test("an endpoint failing longer than WEBHOOKS_DISABLE_AFTER_SECONDS is disabled
   await dispatcher.handleJobEvent(EVENT);
   assert.equal((await store.getEndpoint("7", "ep_1"))?.status, "disabled");
   await dispatcher.handleJobEvent({ ...EVENT, seq: 10 });
+  assert.equal(posts.length, 1);
+});
+
+test("owners are opaque strings: a UUID-keyed user's event reaches that user's endpoint only", async () => {
+  // Django's user model may be keyed by UUID (or any key): the event's owner is that key as text.
+  const owner = "0b0e7a52-5d3c-4c1e-9f3a-3f1f2b6c8d11";
+  const { posts, dispatcher } = await setup([], { owner });
+  await dispatcher.handleJobEvent(EVENT); // owner "7": not this endpoint's
+  assert.equal(posts.length, 0);
+  await dispatcher.handleJobEvent({ ...EVENT, owner });
   assert.equal(posts.length, 1);
 });

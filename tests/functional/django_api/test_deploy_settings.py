@@ -68,3 +68,12 @@ def test_a_worker_timing_that_is_not_a_finite_number_stops_start_up_naming_it() 
         result = run_manage("check", extra_env={"WORKER_IDEMPOTENT_FLUSH_SECONDS": bad})
         assert result.returncode != 0
         assert "WORKER_IDEMPOTENT_FLUSH_SECONDS must be a" in result.stderr, result.stderr
+
+
+def test_the_lambda_settings_register_no_sample_task_unless_a_stage_names_them() -> None:
+    code = "from django_app.jobs.registry import task_all; print(','.join(spec.name for spec in task_all()))"
+    plain = run_manage("shell", "-v0", "-c", code, extra_env={})
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip().splitlines()[-1:] in ([], [""]), plain.stdout
+    named = run_manage("shell", "-v0", "-c", code, extra_env={"JOBS_EXTRA_TASK_MODULES": "django_app.demo.tasks"})
+    assert named.stdout.strip().splitlines()[-1] == "countdown,csv_summary,word_count", named.stderr

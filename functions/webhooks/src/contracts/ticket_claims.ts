@@ -14,7 +14,7 @@ export interface TicketClaims {
   iss: string;
   jti: string;
   /**
-   * The user id the ticket was minted for.
+   * The user id the ticket was minted for: the user model's primary key as a string.
    */
   sub: string;
   /**

@@ -46,7 +46,7 @@ export interface JobEvent {
   job_id: string;
   note?: string;
   /**
-   * The owning user's id, as a string.
+   * The owning user's id: the user model's primary key as a string (an integer in decimal, a UUID).
    */
   owner: string;
   progress: number;

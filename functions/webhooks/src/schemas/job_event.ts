@@ -59,7 +59,7 @@ export const schema = {
       "type": "string"
     },
     "owner": {
-      "description": "The owning user's id, as a string.",
+      "description": "The owning user's id: the user model's primary key as a string (an integer in decimal, a UUID).",
       "title": "Owner",
       "type": "string"
     },

@@ -20,7 +20,7 @@ from django_app.jobs.registry import TaskContext, task
 
 RECEIPTS_PATH = os.environ.get("SOAK_RECEIPTS_PATH", "")
 if not RECEIPTS_PATH:
-    raise ImproperlyConfigured("django_app.jobs.soak_tasks needs SOAK_RECEIPTS_PATH (a file the soak reads)")
+    raise ImproperlyConfigured("django_app.demo.soak_tasks needs SOAK_RECEIPTS_PATH (a file the soak reads)")
 
 
 class StepParams(BaseModel):
