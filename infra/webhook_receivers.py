@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from infra.threaded_http import HOST, serving_in_thread
 
 HANG_SECONDS = 8.0  # longer than the service's 5 s attempt timeout
 POLL_SECONDS = 0.05
@@ -95,13 +97,6 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serving(receiver: Receiver) -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(_handler(receiver), name="webhook-receiver") as server:
+        receiver.url = f"http://{HOST}:{server.server_address[1]}/hook"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -17,12 +17,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from infra.rehearse.django_side import DjangoFunction
+from infra.threaded_http import HOST, serving_in_thread
 
-HOST = "127.0.0.1"
 # What a reader sends that Django may look at; API Gateway's own headers come from rest_event.
 FORWARDED_HEADERS = ("authorization", "accept", "user-agent")
 # Hop-by-hop or recomputed here: never copied from Django's answer.
@@ -89,13 +89,6 @@ def _handler(django: DjangoFunction, gateway: DjangoGateway) -> type[BaseHTTPReq
 def serving(django: DjangoFunction) -> Iterator[DjangoGateway]:
     """The stand-in on a free port of 127.0.0.1; its ``base_url`` ends with the stage, as Django's does."""
     gateway = DjangoGateway(stage=django.stage)
-    server = ThreadingHTTPServer((HOST, 0), _handler(django, gateway))
-    server.daemon_threads = True
-    gateway.base_url = f"http://{HOST}:{server.server_address[1]}/{django.stage}"
-    thread = threading.Thread(target=server.serve_forever, name="django-gateway", daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(_handler(django, gateway), name="django-gateway") as server:
+        gateway.base_url = f"http://{HOST}:{server.server_address[1]}/{django.stage}"
         yield gateway
-    finally:
-        server.shutdown()
-        server.server_close()

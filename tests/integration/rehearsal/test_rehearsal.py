@@ -33,6 +33,8 @@ EXPECTED_BRIDGES = [
     "function polyglot-dev-webhooksDeliver: API_BASE_URL",
     "runtime: MiniStack runs polyglot-dev-webhooksApi (nodejs22.x) with this machine's node",
     "runtime: MiniStack runs polyglot-dev-webhooksDeliver (nodejs22.x) with this machine's node",
+    # Not MiniStack's gap: deployed stages install no sample task, and the journey runs one.
+    "function polyglot-dev-worker: JOBS_EXTRA_TASK_MODULES=django_app.demo.tasks",
 ]
 
 

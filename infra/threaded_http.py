@@ -1,0 +1,25 @@
+"""A small HTTP server on 127.0.0.1 in a daemon thread, for the stand-ins and receivers the tests
+and the rehearsal run beside the stack (webhook receivers, Django's gateway stand-in)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOST = "127.0.0.1"
+
+
+@contextmanager
+def serving_in_thread(handler: type[BaseHTTPRequestHandler], *, name: str) -> Iterator[ThreadingHTTPServer]:
+    """Serves on a free port until the block ends; ``server.server_address[1]`` is the port."""
+    server = ThreadingHTTPServer((HOST, 0), handler)
+    server.daemon_threads = True  # a receiver that hangs on purpose must not hold the shutdown
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
