@@ -4,11 +4,27 @@ and the rehearsal run beside the stack (webhook receivers, Django's gateway stan
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 HOST = "127.0.0.1"
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that answers in one call and keeps the test output free of access logs."""
+
+    def answer(self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from infra.threaded_http import HOST, serving_in_thread
+from infra.threaded_http import HOST, QuietHandler, serving_in_thread
 
 HANG_SECONDS = 8.0  # longer than the service's 5 s attempt timeout
 POLL_SECONDS = 0.05
@@ -75,22 +75,15 @@ class Receiver:
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server names its handlers so
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 4 * 1024 * 1024))
             status = receiver.record({name.lower(): value for name, value in self.headers.items()}, body)
             if status == 0:
                 time.sleep(HANG_SECONDS)  # a receiver that never answers in time
                 return
-            body = b"" if status in (204, 304) else b"ok"  # those statuses carry no body
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
+            self.answer(status, b"" if status in (204, 304) else b"ok")  # those statuses carry no body
 
     return Handler
 

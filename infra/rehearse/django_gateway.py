@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from infra.rehearse.django_side import DjangoFunction
-from infra.threaded_http import HOST, serving_in_thread
+from infra.threaded_http import HOST, QuietHandler, serving_in_thread
 
 # What a reader sends that Django may look at; API Gateway's own headers come from rest_event.
 FORWARDED_HEADERS = ("authorization", "accept", "user-agent")
@@ -51,11 +51,11 @@ def _response_headers(response: dict[str, Any]) -> list[tuple[str, str]]:
 def _handler(django: DjangoFunction, gateway: DjangoGateway) -> type[BaseHTTPRequestHandler]:
     prefix = f"/{gateway.stage}/"
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server names its handlers so
             if not self.path.startswith(prefix) or "?" in self.path:
                 # Neither read the webhooks service makes carries a query string.
-                self._answer(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
+                self.answer(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
                 return
             path = self.path[len(prefix) - 1 :]
             headers = {name: value for name in FORWARDED_HEADERS if (value := self.headers.get(name)) is not None}
@@ -63,24 +63,13 @@ def _handler(django: DjangoFunction, gateway: DjangoGateway) -> type[BaseHTTPReq
                 response = django.request("GET", path, headers=headers)
             except Exception as error:  # the function failed: API Gateway answers 502
                 gateway.record(f"GET {path} 502 ({type(error).__name__})")
-                self._answer(502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}')
+                self.answer(502, b'{"message":"Internal server error"}', [("Content-Type", "application/json")])
                 return
             raw = response.get("body") or ""
             body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
             status = int(response["statusCode"])
             gateway.record(f"GET {path} {status}")
-            self._answer(status, _response_headers(response), body)
-
-        def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
+            self.answer(status, body, _response_headers(response))
 
     return Handler
 
