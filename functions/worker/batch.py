@@ -4,7 +4,8 @@ A record handler returns to acknowledge its record and raises to report it in ``
 (it then comes back: at once, after a backoff, or after the visibility timeout). Raising is how a
 record says "not done", never how the batch fails: one bad record does not touch the others.
 
-One ``UPDATE ... RETURNING`` claims the batch's jobs before the first record. Each attempt's final
+One ``UPDATE ... RETURNING`` claims the batch's jobs that are due (``run_after`` past) before the first
+record; the records then run in descending job priority (SQS itself has no priority). Each attempt's final
 transition is written before the next task starts (so a worker killed mid-batch never runs a
 finished task again). The ends of tasks declared idempotent (``@task(idempotent=True)``: safe to run
 twice) wait to be written together, up to ``WORKER_IDEMPOTENT_FLUSH_SECONDS``; so do every task's
