@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from django_app.jobs.errors import JobError
+from django_app.jobs.queue import task_timeout_check
+
 
 class TaskContext(Protocol):
     def progress(self, percent: int, note: str = "") -> None: ...
@@ -62,9 +65,6 @@ _registry: dict[str, TaskSpec] = {}
 
 def task_options_check(*, name: str, timeout: int, max_attempts: int, queue_name: str) -> None:
     """Raises ``ValueError`` for options no worker could honour (django_app.jobs.queue explains why)."""
-    from django_app.jobs.errors import JobError
-    from django_app.jobs.queue import task_timeout_check
-
     if not 1 <= timeout <= 840:
         raise ValueError("a task's timeout must fit in the worker's 900 s Lambda limit with a margin")
     if not 1 <= max_attempts <= 10:
