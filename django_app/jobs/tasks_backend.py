@@ -128,8 +128,9 @@ def task_result_of_job(*, job: Job, task: Task[Any, Any]) -> TaskResult[Any]:
 
 class SqsLambdaBackend(BaseTaskBackend):
     supports_defer = True
-    # The worker would run a coroutine through Task.call (async_to_sync), but nothing here tests it yet.
-    supports_async_task = False
+    # The worker calls every task through Task.call, which runs a coroutine to completion with
+    # async_to_sync: an async task is a sync one that awaits inside.
+    supports_async_task = True
     supports_get_result = True
     # Stored and honoured within a worker's batch and the sweep's releases: SQS standard queues have
     # no priority (docs/tasks.md).

@@ -3,6 +3,7 @@ django-tasks requires, and registered with our worker when declared (SqsLambdaBa
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from django_tasks import task
@@ -37,3 +38,10 @@ def long_haul() -> str:
 @job_options(timeout=600)
 def too_long_for_the_default_queue() -> None:
     """Not declared here: the tests declare it and expect a refusal."""
+
+
+@task()
+async def add_later(a: int, b: int) -> int:
+    """A coroutine: the worker runs it to completion through Task.call (async_to_sync)."""
+    await asyncio.sleep(0)
+    return a + b

@@ -35,7 +35,7 @@ def test_the_default_backend_is_ours_and_says_what_it_supports() -> None:
     backend = task_backends["default"]
     assert isinstance(backend, SqsLambdaBackend)
     assert (backend.supports_defer, backend.supports_get_result, backend.supports_priority) == (True, True, True)
-    assert backend.supports_async_task is False
+    assert backend.supports_async_task is True
     assert backend.queues == {"default", "long"}
 
 
@@ -150,6 +150,12 @@ def test_aenqueue_and_aget_result_work(worker_queue: Any, esm: Callable[..., Any
     result = async_to_sync(sample.add.aenqueue)(20, 22)
     esm(worker_queue)
     assert async_to_sync(sample.add.aget_result)(result.id).return_value == 42
+
+
+def test_a_coroutine_task_runs_on_the_worker(worker_queue: Any, esm: Callable[..., Any]) -> None:
+    result = sample.add_later.enqueue(40, 2)
+    assert esm(worker_queue).failed_ids == set()
+    assert sample.add_later.get_result(result.id).return_value == 42
 
 
 def test_get_result_of_what_is_not_a_django_tasks_job_does_not_exist(user: Any, worker_queue: Any) -> None:
