@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from tests.aws import aws_client, fake_aws_environment, moto_server, new_queue
 
@@ -67,11 +69,33 @@ def local_stack() -> Iterator[Any]:
         yield stack
 
 
+# base.py derives JOBS_QUEUES (what django_app.jobs.queue reads) from these two URLs once; a test
+# that overrides a URL gets the mapping derived again, as base.py would have.
+_QUEUE_OF_URL_SETTING = {"JOBS_QUEUE_URL": "default", "JOBS_LONG_QUEUE_URL": "long"}
+
+
+@receiver(setting_changed)
+def _jobs_queues_follow_their_urls(*, setting: str, **kwargs: Any) -> None:
+    from django.conf import settings
+
+    name = _QUEUE_OF_URL_SETTING.get(setting)
+    queues = getattr(settings, "JOBS_QUEUES", None)
+    if name is not None and queues and name in queues:
+        settings.JOBS_QUEUES = {**queues, name: {**queues[name], "url": getattr(settings, setting, "")}}
+
+
 @pytest.fixture
 def jobs_queue(settings: Any) -> str:
     """A fresh, empty jobs queue that Django sends to."""
     settings.JOBS_QUEUE_URL = new_queue("jobs")
     return settings.JOBS_QUEUE_URL
+
+
+@pytest.fixture
+def jobs_long_queue(settings: Any) -> str:
+    """A fresh, empty queue of long tasks (JOBS_QUEUES["long"]) that Django sends to."""
+    settings.JOBS_LONG_QUEUE_URL = new_queue("jobs-long")
+    return settings.JOBS_LONG_QUEUE_URL
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django_app.jobs.models import Job
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "task", "owner", "status", "progress", "attempts", "created_at", "finished_at"]
-    list_filter = ["status", "task", "created_at"]
+    list_filter = ["status", "queue_name", "task", "created_at"]
     search_fields = ["id", "task", "correlation_id", "error_code"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
@@ -24,6 +24,9 @@ class JobAdmin(admin.ModelAdmin):
         "id",
         "owner",
         "task",
+        "queue_name",
+        "priority",
+        "run_after",
         "params",
         "status",
         "progress",

@@ -14,7 +14,7 @@ from django_app.accounts.authentication import authenticated_user
 from django_app.accounts.permissions import service_credential_of, service_may
 from django_app.config.errors import ApiError
 from django_app.jobs import selectors, services
-from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, UnknownTask
+from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, TaskTooLongForQueue, UnknownQueue, UnknownTask
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.registry import task_all
 from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
@@ -23,7 +23,7 @@ CORRELATION_HEADER = "HTTP_X_CORRELATION_ID"
 
 
 def _api_error(error: JobError) -> ApiError | serializers.ValidationError:
-    if isinstance(error, UnknownTask):
+    if isinstance(error, UnknownTask | UnknownQueue | TaskTooLongForQueue):
         return ApiError(status_code=400, code=error.code, message=error.message)
     if isinstance(error, ParamsTooLarge):
         return ApiError(status_code=413, code=error.code, message=error.message)
@@ -116,7 +116,10 @@ class JobListCreateApi(APIView):
         request=JobSubmitSerializer,
         responses={
             202: JobSerializer,
-            400: OpenApiResponse(description="`unknown_task`, `invalid_params` (see `fields`), `invalid_request`."),
+            400: OpenApiResponse(
+                description="`unknown_task`, `invalid_params` (see `fields`), `invalid_request`, `unknown_queue`, "
+                "`task_timeout_exceeds_queue`, `invalid_schedule` (priority or run_after)."
+            ),
             413: OpenApiResponse(description="`params_too_large`, `payload_too_large`."),
         },
     )
@@ -131,6 +134,9 @@ class JobListCreateApi(APIView):
                 task_name=body.validated_data["task"],
                 params=body.validated_data["params"],
                 correlation_id=request.META.get(CORRELATION_HEADER, "")[:100],
+                queue_name=body.validated_data["queue_name"],
+                priority=body.validated_data["priority"],
+                run_after=body.validated_data["run_after"],
             )
         except JobError as error:
             raise _api_error(error) from None

@@ -44,8 +44,8 @@ def jobs_claim(
     *, wanted: dict[uuid.UUID, tuple[str, int]], sink: EventSink, now: dt.datetime | None = None
 ) -> dict[uuid.UUID, Job]:
     """Claims, in one statement, every job of ``wanted`` (job id → task name, lease seconds) that
-    can be claimed now: queued, or running with an expired lease and attempts left, and running the
-    task named. Returns the claimed rows by id; ``job_claim`` decides about the others (terminal,
+    can be claimed now: queued, or running with an expired lease and attempts left, due (``run_after``
+    past), and running the task named. Returns the claimed rows by id; ``job_claim`` decides about the others (terminal,
     leased, exhausted, unknown, another task), one by one. One ``job.running`` event per claimed job.
     """
     if not wanted:
@@ -69,7 +69,9 @@ def jobs_claim(
         f" WHERE ({' OR '.join(named)})"
         # IS TRUE: see NOT_BY_STATUS.
         " AND ((status = %s OR (status = %s AND (lease_until IS NULL OR lease_until <= %s)"
-        " AND attempts < max_attempts)) IS TRUE)",
+        " AND attempts < max_attempts)) IS TRUE)"
+        # Never before its run_after: a message that came early (a re-send) is decided by job_claim.
+        " AND (run_after IS NULL OR run_after <= %s)",
         [
             JobStatus.RUNNING.value,
             *lease_params,
@@ -79,6 +81,7 @@ def jobs_claim(
             JobStatus.QUEUED.value,
             JobStatus.RUNNING.value,
             at,
+            db_value("run_after", now),
         ],
     )
     _add_after_commit(sink, [job_event_build(job=job, type="job.running") for job in claimed])

@@ -79,3 +79,32 @@ def sweep_conf() -> SweepConf:
 def system_username() -> str:
     """The user that owns jobs started by schedules (periodic tasks)."""
     return str(getattr(settings, "JOBS_SYSTEM_USERNAME", "system"))
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """One SQS queue jobs are sent to, and the timeout of the worker function it triggers."""
+
+    name: str
+    url: str
+    # The Lambda timeout of the worker consuming this queue: a task must finish inside it, with
+    # WORKER_TIME_MARGIN_SECONDS to spare, or it could never run there.
+    function_timeout: int
+
+
+DEFAULT_QUEUE_NAME = "default"
+# Lambda's own ceiling: a host project that names only JOBS_QUEUE_URL gets it for its one queue.
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+
+
+def job_queues() -> dict[str, JobQueue]:
+    """``settings.JOBS_QUEUES`` by name; without it, one ``default`` queue at ``JOBS_QUEUE_URL``."""
+    configured = getattr(settings, "JOBS_QUEUES", None)
+    if not configured:
+        configured = {
+            DEFAULT_QUEUE_NAME: {"url": settings.JOBS_QUEUE_URL, "function_timeout": LAMBDA_MAX_TIMEOUT_SECONDS}
+        }
+    return {
+        name: JobQueue(name=name, url=str(queue.get("url") or ""), function_timeout=int(queue["function_timeout"]))
+        for name, queue in configured.items()
+    }

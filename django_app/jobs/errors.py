@@ -38,3 +38,21 @@ class QueueUnavailable(JobError):
     """SQS did not take the message; the job stays queued and the sweep sends it again."""
 
     code = "queue_unavailable"
+
+
+class UnknownQueue(JobError):
+    """A queue name that settings.JOBS_QUEUES does not define."""
+
+    code = "unknown_queue"
+
+
+class TaskTooLongForQueue(JobError):
+    """The task's timeout does not fit its queue's worker function: it could never run there."""
+
+    code = "task_timeout_exceeds_queue"
+
+
+class InvalidSchedule(JobError):
+    """A priority or run_after the jobs service cannot take."""
+
+    code = "invalid_schedule"

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from contracts import backoff
 from django_app.jobs.batch_sql import jobs_transition
 from django_app.jobs.conf import WorkerConf
+from django_app.jobs.django_task_bridge import failure_message
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
@@ -112,6 +113,8 @@ def job_run(
         logger.exception("job %s: task %s raised on attempt %d of %d", job.pk, spec.name, attempt, job.max_attempts)
         code = "task_failed"
         text = f"The task failed unexpectedly; the worker logs have the details (job {job.pk})."
+        if spec.django_task is not None:
+            text = failure_message(error=error, job_id=job.pk)  # names the exception's class
         if attempt < job.max_attempts:
             delay = retry_delay(attempt=attempt, base=conf.retry_base_seconds, cap=conf.retry_max_seconds)
             retry = transition_retry_later(job=job, attempt=attempt, code=code, message=text, delay_seconds=delay)

@@ -24,6 +24,14 @@ class Job(models.Model):
     # No index of its own: job_owner_created starts with owner and serves its lookups and cascades.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     task = models.CharField(max_length=100)
+    # Which SQS queue (and so which worker function, with its timeout) runs it: a key of
+    # settings.JOBS_QUEUES (django_app/jobs/queues.py).
+    queue_name = models.CharField(max_length=32, default="default")
+    # Higher runs first, -100..100 as django-tasks allows. SQS standard queues have no priority:
+    # it orders a batch's records and the sweep's releases of held jobs, nothing more.
+    priority = models.SmallIntegerField(default=0)
+    # Never started before this time. Null: as soon as possible.
+    run_after = models.DateTimeField(null=True, blank=True)
     params = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -55,8 +63,11 @@ class Job(models.Model):
         # index entries (key, owner, its status's), not six.
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="job_owner_created"),
-            # The unsent sweep: queued jobs whose message went out long ago, or never.
-            models.Index(fields=["enqueued_at"], name="job_queued_enqueued", condition=models.Q(status="queued")),
+            # The unsent sweep: queued jobs whose message went out long ago, or never; held jobs (no
+            # message yet, run_after far ahead) are found by run_after within the never-sent ones.
+            models.Index(
+                fields=["enqueued_at", "run_after"], name="job_queued_enqueued_due", condition=models.Q(status="queued")
+            ),
             # The lease sweep: running jobs whose lease expired.
             models.Index(fields=["lease_until"], name="job_running_lease", condition=models.Q(status="running")),
             # The purge: finished jobs past the retention.

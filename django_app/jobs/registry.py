@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from django_app.jobs.errors import JobError
+from django_app.jobs.queue import task_timeout_check
+
 
 class TaskContext(Protocol):
     def progress(self, percent: int, note: str = "") -> None: ...
@@ -50,18 +53,38 @@ class TaskSpec:
     # Safe to run twice (a no-op, an overwrite, an upsert keyed by the job): its end may wait to be
     # written with the batch's other ends, so a worker killed mid-batch may run it again.
     idempotent: bool = False
+    # The queue its jobs go to unless the submitter names another (settings.JOBS_QUEUES).
+    queue_name: str = "default"
+    # Set for a task declared with django-tasks' ``@task`` (its ``django_tasks.Task``): the job's params
+    # are its ``{"args", "kwargs"}`` and a failure names the exception's class (django_task_bridge).
+    django_task: Any = None
 
 
 _registry: dict[str, TaskSpec] = {}
 
 
-def task(
-    *, name: str, params: type[BaseModel], timeout: int = 60, max_attempts: int = 3, idempotent: bool = False
-) -> Callable[[TaskFunction], TaskFunction]:
+def task_options_check(*, name: str, timeout: int, max_attempts: int, queue_name: str) -> None:
+    """Raises ``ValueError`` for options no worker could honour (django_app.jobs.queue explains why)."""
     if not 1 <= timeout <= 840:
         raise ValueError("a task's timeout must fit in the worker's 900 s Lambda limit with a margin")
     if not 1 <= max_attempts <= 10:
         raise ValueError("max_attempts must be between 1 and 10")
+    try:
+        task_timeout_check(task_name=name, timeout=timeout, queue_name=queue_name)
+    except JobError as error:
+        raise ValueError(error.message) from None
+
+
+def task(
+    *,
+    name: str,
+    params: type[BaseModel],
+    timeout: int = 60,
+    max_attempts: int = 3,
+    idempotent: bool = False,
+    queue_name: str = "default",
+) -> Callable[[TaskFunction], TaskFunction]:
+    task_options_check(name=name, timeout=timeout, max_attempts=max_attempts, queue_name=queue_name)
 
     def register(function: TaskFunction) -> TaskFunction:
         if name in _registry:
@@ -74,10 +97,21 @@ def task(
             max_attempts=max_attempts,
             description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else "",
             idempotent=idempotent,
+            queue_name=queue_name,
         )
         return function
 
     return register
+
+
+def task_spec_register(spec: TaskSpec) -> None:
+    """Registers a spec built elsewhere (a django-tasks task, see django_task_bridge). The same
+    django-tasks task seen again (``.using()`` makes copies of it) keeps its first spec."""
+    known = _registry.get(spec.name)
+    if known is None:
+        _registry[spec.name] = spec
+    elif known.django_task is None or known.django_task.func is not spec.django_task.func:
+        raise ValueError(f"task {spec.name!r} is registered twice")
 
 
 # Each installed app's ``tasks`` module registers its tasks when imported, found the way the admin
@@ -102,7 +136,15 @@ def _load_task_modules() -> None:
 
 def task_get(name: str) -> TaskSpec | None:
     _load_task_modules()
-    return _registry.get(name)
+    spec = _registry.get(name)
+    if spec is None and "." in name:
+        # A django-tasks task is named by its module path and registers itself when its module is
+        # imported (SqsLambdaBackend.validate_task); a worker that has not imported it yet does now.
+        from django_app.jobs.django_task_bridge import django_task_import
+
+        django_task_import(name)
+        spec = _registry.get(name)
+    return spec
 
 
 def task_all() -> list[TaskSpec]:

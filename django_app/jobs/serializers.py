@@ -13,6 +13,16 @@ from django_app.jobs.models import Job, JobStatus
 class JobSubmitSerializer(serializers.Serializer):
     task = serializers.CharField(max_length=100)
     params = serializers.JSONField(required=False, default=dict)
+    queue_name = serializers.CharField(
+        max_length=32, required=False, default=None, help_text="A queue of JOBS_QUEUES; the task's own by default."
+    )
+    # Range checked by job_submit (`invalid_schedule`), the one place that knows it.
+    priority = serializers.IntegerField(
+        required=False, default=0, help_text="-100..100; orders a worker's batch and the sweep's releases."
+    )
+    run_after = serializers.DateTimeField(
+        required=False, default=None, help_text="Not started before this time (ISO 8601, with its offset)."
+    )
 
 
 class JobErrorSerializer(serializers.Serializer):
@@ -39,6 +49,9 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "task",
+            "queue_name",
+            "priority",
+            "run_after",
             "status",
             "progress",
             "note",

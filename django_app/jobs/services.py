@@ -25,10 +25,17 @@ from pydantic import ValidationError
 
 from contracts.job_event import JobEvent, JobEventType
 from contracts.job_message import JobMessage
-from django_app.jobs.errors import InvalidParams, JobConflict, ParamsTooLarge, QueueUnavailable, UnknownTask
+from django_app.jobs.errors import (
+    InvalidParams,
+    InvalidSchedule,
+    JobConflict,
+    ParamsTooLarge,
+    QueueUnavailable,
+    UnknownTask,
+)
 from django_app.jobs.events import job_event_build, job_events_publish
 from django_app.jobs.models import Job, JobStatus
-from django_app.jobs.queue import job_message_send
+from django_app.jobs.queue import job_message_send, send_delay_seconds, task_timeout_check
 from django_app.jobs.registry import task_get
 
 logger = logging.getLogger(__name__)
@@ -70,15 +77,50 @@ def jobs_mark_unpublished(*, events: Sequence[JobEvent]) -> None:
         logger.error("job events not published and not noted for the republish sweep: %s", error)
 
 
-def job_submit(*, owner: AbstractBaseUser, task_name: str, params: Any, correlation_id: str = "") -> Job:
+# django-tasks' range (TASK_MIN_PRIORITY..TASK_MAX_PRIORITY); the column is a SmallIntegerField.
+PRIORITY_MIN, PRIORITY_MAX = -100, 100
+
+
+def _checked_schedule(priority: Any, run_after: Any) -> None:
+    if isinstance(priority, bool) or not isinstance(priority, int) or not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise InvalidSchedule(
+            f"`priority` must be a whole number from {PRIORITY_MIN} to {PRIORITY_MAX}.",
+            fields={"priority": [f"Expected an integer in {PRIORITY_MIN}..{PRIORITY_MAX}."]},
+        )
+    if run_after is not None and (not isinstance(run_after, dt.datetime) or timezone.is_naive(run_after)):
+        raise InvalidSchedule(
+            "`run_after` must be a date and time with its time zone.",
+            fields={"run_after": ["Expected an aware datetime."]},
+        )
+
+
+def job_submit(
+    *,
+    owner: AbstractBaseUser,
+    task_name: str,
+    params: Any,
+    correlation_id: str = "",
+    queue_name: str | None = None,
+    priority: int = 0,
+    run_after: dt.datetime | None = None,
+) -> Job:
+    """Creates the job and, once committed, sends its message: at once, or with a delay when
+    ``run_after`` is less than 15 minutes ahead; a job due later is held until the ``unsent`` sweep
+    sends it. ``queue_name`` defaults to the task's own queue."""
     clean_params = _validated_params(task_name, params)
     spec = task_get(task_name)
     assert spec is not None  # checked by _validated_params
+    queue_name = queue_name or spec.queue_name
+    task_timeout_check(task_name=task_name, timeout=spec.timeout, queue_name=queue_name)
+    _checked_schedule(priority, run_after)
     with transaction.atomic():
         job = Job.objects.create(
             owner_id=owner.pk,  # any AUTH_USER_MODEL (the stubs type `owner` as the test settings' User)
             task=task_name,
             params=clean_params,
+            queue_name=queue_name,
+            priority=priority,
+            run_after=run_after,
             max_attempts=spec.max_attempts,
             seq=1,
             correlation_id=correlation_id or uuid.uuid4().hex,
@@ -88,16 +130,23 @@ def job_submit(*, owner: AbstractBaseUser, task_name: str, params: Any, correlat
     return job
 
 
-def job_enqueue(*, job: Job) -> bool:
-    """Sends the job message. On failure the job stays queued with no ``enqueued_at``: the sweep
-    sends it again, so a failed send delays the job but never loses it."""
+def job_enqueue(*, job: Job, now: dt.datetime | None = None) -> bool:
+    """Sends the job message to the job's queue, delayed until ``run_after`` if that is less than
+    SQS's 15 minutes ahead. A job due later is held (not sent, no ``enqueued_at``; True): the
+    ``unsent`` sweep sends it when it is due within the window. On a failed send (False) the job
+    stays queued with no ``enqueued_at``: the sweep sends it again, so a failed send delays the job
+    but never loses it."""
+    now = now or timezone.now()
+    delay = send_delay_seconds(run_after=job.run_after, now=now)
+    if delay is None:
+        logger.info("job %s held until the sweep sends it (due %s)", job.id, job.run_after)
+        return True
     message = JobMessage(job_id=job.id, task=job.task, attempt=job.attempts, correlation_id=job.correlation_id)
     try:
-        job_message_send(message=message)
+        job_message_send(message=message, queue_name=job.queue_name, delay_seconds=delay)
     except QueueUnavailable:
         logger.exception("job %s stays queued until the sweep re-sends it", job.id)
         return False
-    now = timezone.now()
     try:
         Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(enqueued_at=now)
     except (OperationalError, InterfaceError) as error:

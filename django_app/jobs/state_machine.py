@@ -97,6 +97,9 @@ def job_claim(
         now = now or timezone.now()
         if job.is_terminal:
             return Claim("terminal", job)
+        if job.status == JobStatus.QUEUED and job.run_after is not None and job.run_after > now:
+            # Never started early, and no attempt spent: the caller hides the message until then.
+            return Claim("not_due", job)
         if job.status == JobStatus.RUNNING and job.lease_until is not None and job.lease_until > now:
             return Claim("leased", job)
         if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:

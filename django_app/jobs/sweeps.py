@@ -1,7 +1,8 @@
 """Sweeps, run by the worker on a schedule (``{"sweep": "all"}`` every minute in serverless.yml).
 
 - ``unsent``: jobs still queued whose message was lost (the send failed, or the message went to the
-  DLQ while the job waited) are sent again. The claim makes a duplicate message harmless.
+  DLQ while the job waited) are sent again. The claim makes a duplicate message harmless. Jobs held
+  for a ``run_after`` beyond SQS's 15-minute delay are sent once due within it.
 - ``leases``: running jobs whose lease expired (the worker died or was killed) are retried while
   attempts remain, failed as ``worker_lost`` otherwise.
 - ``purge``: finished jobs past the retention period are deleted, and rate-limit counters of past
@@ -21,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from django.db import InterfaceError, OperationalError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from django_app.accounts.ratelimits import rate_limit_counters_purge
@@ -29,6 +30,7 @@ from django_app.jobs.conf import SweepConf, sweep_conf
 from django_app.jobs.events import job_events_publish, job_state_event_build
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.outbox import EventOutbox, EventSink, event_fitted
+from django_app.jobs.queue import SQS_MAX_DELAY_SECONDS
 from django_app.jobs.registry import task_get
 from django_app.jobs.services import job_enqueue, jobs_mark_unpublished, jobs_purge_finished
 from django_app.jobs.state_machine import job_lease_expire
@@ -41,7 +43,14 @@ SWEEPS = ("unsent", "leases", "purge", "republish")
 def jobs_sweep_unsent(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
     stale = Q(enqueued_at__lt=now - dt.timedelta(seconds=conf.queued_stale_seconds))
     never_sent = Q(enqueued_at__isnull=True, updated_at__lt=now - dt.timedelta(seconds=conf.unsent_grace_seconds))
-    jobs = Job.objects.filter(Q(status=JobStatus.QUEUED) & (stale | never_sent)).order_by("updated_at")
+    # A held job (run_after beyond SQS's 15-minute delay) is released once it is due within it, sent
+    # with the DelaySeconds left (job_enqueue); never before.
+    due_within_delay = Q(run_after__isnull=True) | Q(run_after__lt=now + dt.timedelta(seconds=SQS_MAX_DELAY_SECONDS))
+    # Higher priority first, then the earliest due: the only ordering SQS standard queues allow is
+    # the order messages are sent in, and not even that is kept.
+    jobs = Job.objects.filter(Q(status=JobStatus.QUEUED) & (stale | never_sent) & due_within_delay).order_by(
+        "-priority", F("run_after").asc(nulls_first=True), "updated_at"
+    )
     counts = {"resent": 0, "send_failed": 0, "unknown_task": 0}
     for job in jobs[: conf.batch_limit]:
         if task_get(job.task) is None:
@@ -49,7 +58,7 @@ def jobs_sweep_unsent(*, conf: SweepConf, now: dt.datetime) -> dict[str, int]:
             # feed the DLQ. It waits for a worker that knows the task, or for an operator.
             counts["unknown_task"] += 1
             continue
-        counts["resent" if job_enqueue(job=job) else "send_failed"] += 1
+        counts["resent" if job_enqueue(job=job, now=now) else "send_failed"] += 1
     if counts["unknown_task"]:
         logger.warning("%d queued job(s) name a task this worker does not know", counts["unknown_task"])
     return counts

@@ -8,7 +8,7 @@ from typing import Literal
 from django_app.jobs.models import Job
 from django_app.jobs.transitions import JobTransition
 
-ClaimOutcome = Literal["claimed", "terminal", "leased", "exhausted", "contended"]
+ClaimOutcome = Literal["claimed", "terminal", "leased", "exhausted", "contended", "not_due"]
 ExecutionOutcome = Literal["succeeded", "failed", "cancelled", "retry", "skipped", "lost"]
 
 

@@ -4,7 +4,8 @@ A record handler returns to acknowledge its record and raises to report it in ``
 (it then comes back: at once, after a backoff, or after the visibility timeout). Raising is how a
 record says "not done", never how the batch fails: one bad record does not touch the others.
 
-One ``UPDATE ... RETURNING`` claims the batch's jobs before the first record. Each attempt's final
+One ``UPDATE ... RETURNING`` claims the batch's jobs that are due (``run_after`` past) before the first
+record; the records then run in descending job priority (SQS itself has no priority). Each attempt's final
 transition is written before the next task starts (so a worker killed mid-batch never runs a
 finished task again). The ends of tasks declared idempotent (``@task(idempotent=True)``: safe to run
 twice) wait to be written together, up to ``WORKER_IDEMPOTENT_FLUSH_SECONDS``; so do every task's
@@ -63,6 +64,10 @@ class RetryScheduled(RecordNotDone):
 
 class NotEnoughTime(RecordNotDone):
     """Too little of this invocation is left for the record's task: it goes back for another one."""
+
+
+class NotDueYet(RecordNotDone):
+    """The job's ``run_after`` is ahead (a re-sent message came early): hidden until then, no attempt spent."""
 
 
 class DatabaseUnavailable(RecordNotDone):
@@ -128,6 +133,21 @@ class BatchRun:
             logger.error("batch not claimed: database unreachable (%s)", error)
             self.database_lost()
 
+    def by_priority(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The records in the order their tasks run: higher claimed ``priority`` first, the batch's own
+        order otherwise (a stable sort; records of unclaimed jobs count as priority 0). SQS standard
+        queues have no priority, so this is the only place a job's priority orders work in the worker."""
+
+        def priority(record: dict[str, Any]) -> int:
+            try:
+                job_id = job_message_parse(body=record.get("body", "")).job_id
+            except PoisonMessage:
+                return 0
+            job = self.claimed.get(job_id)
+            return job.priority if job is not None else 0
+
+        return sorted(records, key=lambda record: -priority(record))
+
     def remaining_seconds(self) -> float:
         getter = getattr(self.context, "get_remaining_time_in_millis", None)
         return getter() / 1000 if callable(getter) else math.inf
@@ -146,14 +166,20 @@ class BatchRun:
         receives = int(record.attributes.approximate_receive_count or 1)
         return backoff.exponential(base=self.conf.db_down_base_seconds, exponent=receives - 1, cap=900)
 
-    def _take(self, spec: TaskSpec, job_id: uuid.UUID) -> Job | None:
+    def _take(self, spec: TaskSpec, job_id: uuid.UUID, record: SQSRecord) -> Job | None:
         """The job this record runs: claimed with the batch, or claimed now on its own; None when it
-        must not run (the caller acknowledges). Raises ``PoisonMessage``."""
+        must not run (the caller acknowledges). Raises ``PoisonMessage``, and ``NotDueYet`` for a job
+        whose run_after is ahead (its message comes back then)."""
         job = self.claimed.get(job_id)
         if job is not None and job.task == spec.name:
             del self.claimed[job_id]
             return job
         claim = job_claim(job_id=job_id, task_name=spec.name, lease_seconds=spec.timeout, sink=self.outbox)
+        if claim.outcome == "not_due":
+            assert claim.job.run_after is not None
+            wait = (claim.job.run_after - timezone.now()).total_seconds()
+            self._come_back_in(record, math.ceil(wait))
+            raise NotDueYet(f"job {job_id} is due at {claim.job.run_after.isoformat()}")
         if claim.outcome != "claimed":
             logger.info("job %s not run: %s (status %s)", job_id, claim.outcome, claim.job.status)
             if claim.outcome == "terminal" and claim.job.attempts > 0:
@@ -212,7 +238,7 @@ class BatchRun:
                 self._come_back_in(record, 0)
                 raise NotEnoughTime(f"{remaining:.1f} s left, {spec.name} needs {spec.timeout} s")
             close_old_connections()
-            job = self._take(spec, message.job_id)
+            job = self._take(spec, message.job_id, record)
             if job is None:
                 return "skipped"
             self.taken.add(job.pk)
@@ -349,9 +375,11 @@ def sqs_batch_handle(*, event: dict[str, Any], context: Any) -> dict[str, Any]:
     # id (Powertools would otherwise raise, and Lambda would retry the whole batch, acknowledged or not).
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:
-        run.claim(list(event.get("Records") or []))
+        records = list(event.get("Records") or [])
+        run.claim(records)
+        ordered = {**event, "Records": run.by_priority(records)}
         response: dict[str, Any] = dict(
-            process_partial_response(event=event, record_handler=run.record_handle, processor=processor)
+            process_partial_response(event=ordered, record_handler=run.record_handle, processor=processor)
         )
         try:
             # Synchronous: nothing is acknowledged (the response, then Lambda's deletes) before it.

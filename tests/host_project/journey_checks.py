@@ -4,7 +4,7 @@ settings. tests/conftest.py still applies: moto in server mode, the jobs queue a
 
 A person (UUID key, e-mail login) logs in, gets tokens, submits the host's own task through our
 REST API, gets a WebSocket ticket naming their UUID, and the worker handler runs the job from the
-SQS message.
+SQS message. The host's django-tasks tasks are enqueued with Django's Tasks API, and over REST.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.functional.worker.builders import LambdaContextStub, queue_arn_of, sq
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+HOST_TASKS = "tests.host_project.reports.tasks"
 EMAIL = "ada@host.example"
 PASSWORD = "ada-password-1"
 
@@ -51,7 +52,10 @@ def test_the_migrations_are_complete_for_a_uuid_user_model() -> None:
 def test_only_the_hosts_tasks_are_registered() -> None:
     from django_app.jobs.registry import task_all
 
-    assert [spec.name for spec in task_all()] == ["reports.greet"]
+    assert [spec.name for spec in task_all()] == [
+        "reports.greet",
+        *(f"{HOST_TASKS}.{name}" for name in ("refuse", "where_am_i", "word_total", "yearly_report")),
+    ]
 
 
 def test_a_uuid_person_logs_in_submits_the_hosts_task_and_the_worker_runs_it(
@@ -119,3 +123,70 @@ def test_a_schedule_runs_as_a_system_person_found_by_email_field(settings: Any, 
     system = get_user_model()._default_manager.get(email="system@host.example")
     assert (job.owner_id, system.is_active, system.has_usable_password()) == (system.pk, False, False)
     assert periodic_job_start(task_name="reports.greet", params={"name": "cron"}, schedule="greet").pk == job.pk
+
+
+def _run_on_the_worker(queue_url: str) -> list[str]:
+    """Hands what the queue holds to the worker handler, as Lambda's event source mapping would;
+    returns the job ids it carried."""
+    from functions.worker.handler import handler
+
+    messages = drain(queue_url)
+    if messages:
+        event = sqs_event_from_received(messages=messages, queue_arn=queue_arn_of(queue_url=queue_url))
+        assert handler(event, LambdaContextStub(remaining_seconds=900)) == {"batchItemFailures": []}
+    return [json.loads(m["Body"])["job_id"] for m in messages]
+
+
+def test_the_hosts_django_tasks_run_on_our_worker(person: Any, jobs_queue: str, jobs_long_queue: str) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks import TaskResultStatus
+
+    from django_app.jobs.models import Job
+    from django_app.jobs.tasks_backend import enqueue_as
+    from tests.host_project.reports import tasks
+
+    with enqueue_as(person):
+        counted = tasks.word_total.enqueue("one two three", extra=1)
+    refused = tasks.refuse.enqueue("no such report")
+    context = tasks.where_am_i.enqueue()
+    urgent = tasks.word_total.using(priority=90).enqueue("a b")
+    later = tasks.word_total.using(run_after=timezone.now() + dt.timedelta(hours=2)).enqueue("later")
+    yearly = tasks.yearly_report.enqueue(2026)
+    on_long = tasks.word_total.using(queue_name="long").enqueue("long queue")
+
+    assert Job.objects.get(pk=counted.id).owner_id == person.pk
+    assert Job.objects.get(pk=urgent.id).priority == 90
+    assert sorted(_run_on_the_worker(jobs_queue)) == sorted([counted.id, refused.id, context.id, urgent.id])
+    assert sorted(_run_on_the_worker(jobs_long_queue)) == sorted([yearly.id, on_long.id])
+
+    assert tasks.word_total.get_result(counted.id).return_value == 4
+    assert tasks.word_total.get_result(urgent.id).return_value == 2
+    assert tasks.where_am_i.get_result(context.id).return_value == {"id": context.id, "attempt": 1}
+    assert tasks.yearly_report.get_result(yearly.id).return_value == "report 2026"
+    assert tasks.word_total.get_result(on_long.id).return_value == 2
+    failed = tasks.refuse.get_result(refused.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.errors[0].exception_class is LookupError
+    held = tasks.word_total.get_result(later.id)
+    assert (held.status, Job.objects.get(pk=later.id).enqueued_at) == (TaskResultStatus.READY, None)
+
+
+def test_a_django_task_is_submitted_over_rest_by_its_module_path(person: Any, jobs_queue: str) -> None:
+    from tests.host_project.reports import tasks
+
+    client = APIClient()
+    client.force_authenticate(person)
+    body = {"task": f"{HOST_TASKS}.word_total", "params": {"args": ["x y"], "kwargs": {"extra": 5}}}
+    submitted = client.post("/api/jobs/", body, format="json")
+    assert submitted.status_code == 202, submitted.content
+    job_id = submitted.json()["id"]
+    wrong = client.post("/api/jobs/", {"task": f"{HOST_TASKS}.word_total", "params": {"argv": []}}, format="json")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, "invalid_params")
+
+    assert _run_on_the_worker(jobs_queue) == [job_id]
+
+    done = client.get(f"/api/jobs/{job_id}/").json()
+    assert (done["status"], done["result"], done["task"]) == ("succeeded", 7, f"{HOST_TASKS}.word_total")
+    assert tasks.word_total.get_result(job_id).return_value == 7

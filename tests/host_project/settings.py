@@ -91,6 +91,13 @@ API_DOCS = "off"
 
 # The jobs: set per test to a fresh queue and topic on moto (tests/conftest.py).
 JOBS_QUEUE_URL = ""
+JOBS_LONG_QUEUE_URL = ""
+JOBS_QUEUES = {
+    "default": {"url": JOBS_QUEUE_URL, "function_timeout": 300},
+    "long": {"url": JOBS_LONG_QUEUE_URL, "function_timeout": 900},
+}
+# Django's Tasks API runs on our workers.
+TASKS = {"default": {"BACKEND": "django_app.jobs.tasks_backend.SqsLambdaBackend", "QUEUES": ["default", "long"]}}
 JOB_EVENTS_TOPIC_ARN = ""
 WEBSOCKET_URL = "wss://ws.host.example/live"
 WEBHOOKS_API_URL = ""

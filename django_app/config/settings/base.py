@@ -192,6 +192,25 @@ API_DOCS = env.choice_("API_DOCS", "public", choices=API_DOCS_CHOICES)
 # Where jobs go and where their events are published. Names, not IDs: on Lambda they come
 # from SSM parameters that the serverless stack exports.
 JOBS_QUEUE_URL = env.str_("JOBS_QUEUE_URL", "", ssm=True)
+# The queue of long tasks, consumed by a worker function with a longer timeout (serverless.yml's
+# workerLong); SSM parameter jobs-long-queue-url.
+JOBS_LONG_QUEUE_URL = env.str_("JOBS_LONG_QUEUE_URL", "", ssm=True)
+# The queues by name (a job's queue_name, django-tasks' queue_name) and the timeout of the worker
+# function each one triggers: a task whose timeout plus WORKER_TIME_MARGIN_SECONDS exceeds it is
+# refused when declared (django_app/jobs/queue.py). Keep function_timeout equal to serverless.yml's.
+JOBS_QUEUES = {
+    "default": {"url": JOBS_QUEUE_URL, "function_timeout": 300},
+    "long": {"url": JOBS_LONG_QUEUE_URL, "function_timeout": 900},
+}
+# Django's Tasks API (the django-tasks backport): .enqueue() becomes a job on our SQS workers
+# (docs/tasks.md). The backport needs no INSTALLED_APPS entry: it has no models, and our backend
+# registers tasks itself.
+TASKS = {
+    "default": {
+        "BACKEND": "django_app.jobs.tasks_backend.SqsLambdaBackend",
+        "QUEUES": list(JOBS_QUEUES),
+    },
+}
 JOB_EVENTS_TOPIC_ARN = env.str_("JOB_EVENTS_TOPIC_ARN", "", ssm=True)
 WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
 # The webhooks service's HTTP API (functions/webhooks), e.g. https://abc.execute-api.../ : the page's

@@ -77,3 +77,16 @@ def test_a_service_credential_shows_its_service_and_permissions_read_only(client
     # A token made in the admin is a user's token: no service, no permissions.
     client.post("/admin/accounts/apitoken/add/", {"user": token.user.pk, "name": "ops", "service": "webhooks"})
     assert ApiToken.objects.get(name="ops").service == ""
+
+
+def test_queue_priority_and_run_after_are_shown_read_only_and_filter_by_queue(
+    client: Any, staff: Any, user: Any
+) -> None:
+    job = Job.objects.create(owner=user, task="countdown", params={"seconds": 1}, queue_name="long", priority=9)
+    Job.objects.create(owner=user, task="countdown", params={"seconds": 1})
+
+    page = client.get(f"/admin/jobs/job/{job.id}/change/").content.decode()
+    for field in ("queue_name", "priority", "run_after"):
+        assert f"field-{field}" in page
+        assert f'name="{field}"' not in page
+    assert client.get("/admin/jobs/job/?queue_name__exact=long").context["cl"].result_count == 1

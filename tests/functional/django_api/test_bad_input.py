@@ -154,3 +154,37 @@ def test_a_job_id_that_is_not_a_uuid_string(api: Any, path: str, job_id: Any) ->
     # DRF's UUIDField took JSON numbers (and booleans) as UUID(int=…): `false` was job 00000000-….
     error = assert_error(api.post(path, {"jobs": [job_id]}, format="json"), 400, "invalid_request")
     assert "jobs" in error["fields"]
+
+
+def test_an_unknown_queue(api: Any, jobs_queue: str) -> None:
+    body = {"task": "countdown", "params": {"seconds": 1}, "queue_name": "slow"}
+    assert_error(post_raw(api, json.dumps(body)), 400, "unknown_queue")
+    assert Job.objects.count() == 0
+    assert drain(jobs_queue) == []
+
+
+def test_a_task_longer_than_the_queues_worker(api: Any, jobs_queue: str, settings: Any) -> None:
+    # countdown may run 90 s; a 60 s worker could never finish it.
+    settings.JOBS_QUEUES = {**settings.JOBS_QUEUES, "quick": {"url": jobs_queue, "function_timeout": 60}}
+    body = {"task": "countdown", "params": {"seconds": 1}, "queue_name": "quick"}
+    assert_error(post_raw(api, json.dumps(body)), 400, "task_timeout_exceeds_queue")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("schedule", "field"),
+    [({"priority": 101}, "priority"), ({"priority": -101}, "priority"), ({"run_after": "2030-01-01T00:00"}, None)],
+)
+def test_a_priority_out_of_range_or_a_run_after_without_offset(
+    api: Any, jobs_queue: str, schedule: dict[str, Any], field: str | None
+) -> None:
+    body = {"task": "countdown", "params": {"seconds": 1}, **schedule}
+    response = post_raw(api, json.dumps(body))
+    if field is None:
+        # DRF reads an offset-less time in the server's zone (UTC): accepted, not guessed wrong.
+        assert response.status_code == 202, response.content
+        assert response.json()["run_after"] == "2030-01-01T00:00:00Z"
+        return
+    error = assert_error(response, 400, "invalid_schedule")
+    assert field in error["fields"]
+    assert Job.objects.count() == 0

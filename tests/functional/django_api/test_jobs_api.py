@@ -179,3 +179,15 @@ def test_unknown_job_id_is_404(api: Any) -> None:
     response = api.get(f"/api/jobs/{uuid.uuid4()}/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "job_not_found"
+
+
+def test_submit_takes_a_priority_and_a_run_after(api: Any, jobs_queue: str) -> None:
+    run_after = "2031-05-01T12:00:00Z"
+    response = submit(api, {"task": "countdown", "params": {"seconds": 1}, "priority": 7, "run_after": run_after})
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["queue_name"], body["priority"], body["run_after"]) == ("default", 7, run_after)
+    job = Job.objects.get(pk=body["id"])
+    assert (job.priority, job.enqueued_at) == (7, None)  # years ahead: held, not sent
+    assert drain(jobs_queue) == []

@@ -13,7 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 CHECKS = "tests/host_project/journey_checks.py"
-EXPECTED_CHECKS = 6
+EXPECTED_CHECKS = 8
 
 
 def run_host_checks(*, database_url: str | None) -> subprocess.CompletedProcess[str]:

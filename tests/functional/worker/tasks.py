@@ -36,6 +36,13 @@ class StepsParams(BaseModel):
     sleep_seconds: float = Field(default=0, ge=0, le=2)
 
 
+class LabelParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    label: str
+
+
 class EmptyParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +103,17 @@ def _register() -> None:
     def wt_refuse(params: EmptyParams, ctx: TaskContext) -> None:
         """Always refuses its input with a TaskError."""
         raise TaskError("bad_input", "The input is not acceptable.")
+
+    @task(name="wt_label", params=LabelParams, timeout=5, max_attempts=1)
+    def wt_label(params: LabelParams, ctx: TaskContext) -> str:
+        """Appends its label: the file tells the order tasks ran in."""
+        _append(params.path, params.label)
+        return params.label
+
+    @task(name="wt_long", params=EmptyParams, timeout=600, max_attempts=1, queue_name="long")
+    def wt_long(params: EmptyParams, ctx: TaskContext) -> str:
+        """Declared for the long queue: its timeout does not fit the default queue's worker."""
+        return "long"
 
     @task(name="wt_big", params=EmptyParams, timeout=5, max_attempts=3)
     def wt_big(params: EmptyParams, ctx: TaskContext) -> dict[str, Any]:
