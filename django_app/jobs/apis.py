@@ -14,7 +14,7 @@ from django_app.accounts.authentication import authenticated_user
 from django_app.accounts.permissions import service_credential_of, service_may
 from django_app.config.errors import ApiError
 from django_app.jobs import selectors, services
-from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, UnknownTask
+from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, QuotaExceeded, UnknownTask
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.registry import task_all
 from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
@@ -29,6 +29,9 @@ def _api_error(error: JobError) -> ApiError | serializers.ValidationError:
         return ApiError(status_code=413, code=error.code, message=error.message)
     if isinstance(error, JobConflict):
         return ApiError(status_code=409, code=error.code, message=error.message)
+    if isinstance(error, QuotaExceeded):
+        # No Retry-After: when a job ends depends on the user's own jobs, not on a clock.
+        return ApiError(status_code=429, code=error.code, message=error.message)
     return serializers.ValidationError({"code": error.code, "message": error.message, "fields": error.fields})
 
 
@@ -118,6 +121,10 @@ class JobListCreateApi(APIView):
             202: JobSerializer,
             400: OpenApiResponse(description="`unknown_task`, `invalid_params` (see `fields`), `invalid_request`."),
             413: OpenApiResponse(description="`params_too_large`, `payload_too_large`."),
+            429: OpenApiResponse(
+                description="`quota_exceeded`: the user has as many unfinished (queued or running) jobs as "
+                "JOBS_MAX_UNFINISHED_PER_USER allows; submit again once one has finished (no Retry-After)."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -38,3 +38,9 @@ class QueueUnavailable(JobError):
     """SQS did not take the message; the job stays queued and the sweep sends it again."""
 
     code = "queue_unavailable"
+
+
+class QuotaExceeded(JobError):
+    """The user already has as many unfinished jobs as ``JOBS_MAX_UNFINISHED_PER_USER`` allows."""
+
+    code = "quota_exceeded"

@@ -29,6 +29,7 @@ from django_app.jobs.errors import InvalidParams, JobConflict, ParamsTooLarge, Q
 from django_app.jobs.events import job_event_build, job_events_publish
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.queue import job_message_send
+from django_app.jobs.quota import quota_check
 from django_app.jobs.registry import task_get
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def jobs_mark_unpublished(*, events: Sequence[JobEvent]) -> None:
 
 def job_submit(*, owner: AbstractBaseUser, task_name: str, params: Any, correlation_id: str = "") -> Job:
     clean_params = _validated_params(task_name, params)
+    quota_check(owner=owner)
     spec = task_get(task_name)
     assert spec is not None  # checked by _validated_params
     with transaction.atomic():
