@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from django_app.jobs.retry_policy import retry_options_validate
+
 
 class TaskContext(Protocol):
     def progress(self, percent: int, note: str = "") -> None: ...
@@ -50,18 +52,32 @@ class TaskSpec:
     # Safe to run twice (a no-op, an overwrite, an upsert keyed by the job): its end may wait to be
     # written with the batch's other ends, so a worker killed mid-batch may run it again.
     idempotent: bool = False
+    # Retry back-off (retry_policy.py): the first delay, its growth factor per attempt (1: constant)
+    # and its cap, in seconds. None: the worker's WORKER_RETRY_BASE_SECONDS, 2, WORKER_RETRY_MAX_SECONDS.
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    retry_max_delay: float | None = None
 
 
 _registry: dict[str, TaskSpec] = {}
 
 
 def task(
-    *, name: str, params: type[BaseModel], timeout: int = 60, max_attempts: int = 3, idempotent: bool = False
+    *,
+    name: str,
+    params: type[BaseModel],
+    timeout: int = 60,
+    max_attempts: int = 3,
+    idempotent: bool = False,
+    retry_delay: float | None = None,
+    retry_backoff: float | None = None,
+    retry_max_delay: float | None = None,
 ) -> Callable[[TaskFunction], TaskFunction]:
     if not 1 <= timeout <= 840:
         raise ValueError("a task's timeout must fit in the worker's 900 s Lambda limit with a margin")
     if not 1 <= max_attempts <= 10:
         raise ValueError("max_attempts must be between 1 and 10")
+    retry_options_validate(retry_delay=retry_delay, retry_backoff=retry_backoff, retry_max_delay=retry_max_delay)
 
     def register(function: TaskFunction) -> TaskFunction:
         if name in _registry:
@@ -74,6 +90,9 @@ def task(
             max_attempts=max_attempts,
             description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else "",
             idempotent=idempotent,
+            retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
+            retry_max_delay=retry_max_delay,
         )
         return function
 
