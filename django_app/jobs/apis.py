@@ -16,6 +16,7 @@ from django_app.config.errors import ApiError
 from django_app.jobs import selectors, services
 from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, QuotaExceeded, UnknownTask
 from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.quota import quota_check
 from django_app.jobs.registry import task_all
 from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
 
@@ -186,6 +187,7 @@ class _JobActionApi(APIView):
             409: OpenApiResponse(
                 description="`job_not_cancellable`, `job_not_retryable`: its status does not allow it."
             ),
+            429: OpenApiResponse(description="retry: `quota_exceeded`, as for a new job."),
         },
     )
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
@@ -204,4 +206,7 @@ class JobCancelApi(_JobActionApi):
 
 class JobRetryApi(_JobActionApi):
     def act(self, job: Job) -> Job:
+        # A retried job is unfinished again: the quota holds as for a new one (the admin's retry,
+        # an operator's decision, does not ask it).
+        quota_check(owner=job.owner)
         return services.job_retry(job=job)

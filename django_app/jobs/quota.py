@@ -45,6 +45,5 @@ def quota_check(*, owner: AbstractBaseUser) -> None:
     if count >= limit:
         raise QuotaExceeded(
             f"You have {count} unfinished jobs (queued or running); the limit is {limit}. "
-            "Submit more once some of them have finished.",
-            fields={"unfinished": count, "limit": limit},
+            "Submit more once some of them have finished."
         )

@@ -96,3 +96,18 @@ def test_the_count_stops_at_the_limit(user: Any) -> None:
     Job.objects.bulk_create([Job(owner=user, task="word_count", seq=1) for _ in range(7)])
     assert unfinished_count(owner_id=user.pk, at_most=5) == 5
     assert unfinished_count(owner_id=user.pk, at_most=50) == 7
+
+
+def test_retrying_a_failed_job_counts_against_the_quota(api: Any, user: Any, jobs_queue: str, settings: Any) -> None:
+    settings.JOBS_MAX_UNFINISHED_PER_USER = 1
+    failed = Job.objects.create(
+        owner=user, task="word_count", status=JobStatus.FAILED, attempts=2, max_attempts=2, seq=5
+    )
+    assert submit(api).status_code == 202
+
+    refused = api.post(f"/api/jobs/{failed.pk}/retry/")
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (429, "quota_exceeded")
+    assert Job.objects.get(pk=failed.pk).status == JobStatus.FAILED
+    Job.objects.exclude(pk=failed.pk).update(status=JobStatus.SUCCEEDED)
+    assert api.post(f"/api/jobs/{failed.pk}/retry/").status_code == 200
