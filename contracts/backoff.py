@@ -1,7 +1,8 @@
 """Exponential backoff: how long to wait before trying again, for every retry loop of the stack.
 
 Each caller keeps its own numbers (base, cap, how it counts tries); the formula is the same:
-``base * 2**exponent``, at most ``cap``. Callers that retry together after one cause (a throttled
+``base * factor**exponent`` (factor 2 unless a caller, such as a task's retry options, says
+otherwise; 1 is a constant delay), at most ``cap``. Callers that retry together after one cause (a throttled
 API, a database restart) add jitter so they do not all come back at the same moment (AWS
 Architecture Blog, "Exponential Backoff And Jitter"):
 
@@ -18,9 +19,9 @@ import random
 from collections.abc import Callable
 
 
-def exponential(*, base: float, exponent: int, cap: float = math.inf) -> float:
-    """``base * 2**exponent``, at most ``cap``; an exponent below 0 counts as 0."""
-    return min(cap, base * 2 ** max(0, exponent))
+def exponential(*, base: float, exponent: int, cap: float = math.inf, factor: float = 2) -> float:
+    """``base * factor**exponent``, at most ``cap``; an exponent below 0 counts as 0."""
+    return min(cap, base * factor ** max(0, exponent))
 
 
 def full_jitter(
@@ -31,8 +32,13 @@ def full_jitter(
 
 
 def equal_jitter(
-    *, base: float, exponent: int, cap: float = math.inf, rand: Callable[[], float] = random.random
+    *,
+    base: float,
+    exponent: int,
+    cap: float = math.inf,
+    factor: float = 2,
+    rand: Callable[[], float] = random.random,
 ) -> float:
     """A delay drawn from ``[d/2, d]`` where ``d = exponential(...)``."""
-    ceiling = exponential(base=base, exponent=exponent, cap=cap)
+    ceiling = exponential(base=base, exponent=exponent, cap=cap, factor=factor)
     return ceiling / 2 + rand() * ceiling / 2

@@ -14,8 +14,17 @@ from django_app.accounts.authentication import authenticated_user
 from django_app.accounts.permissions import service_credential_of, service_may
 from django_app.config.errors import ApiError
 from django_app.jobs import selectors, services
-from django_app.jobs.errors import JobConflict, JobError, ParamsTooLarge, TaskTooLongForQueue, UnknownQueue, UnknownTask
+from django_app.jobs.errors import (
+    JobConflict,
+    JobError,
+    ParamsTooLarge,
+    QuotaExceeded,
+    TaskTooLongForQueue,
+    UnknownQueue,
+    UnknownTask,
+)
 from django_app.jobs.models import Job, JobStatus
+from django_app.jobs.quota import quota_check
 from django_app.jobs.registry import task_all
 from django_app.jobs.serializers import JobSerializer, JobSubmitSerializer
 
@@ -29,6 +38,9 @@ def _api_error(error: JobError) -> ApiError | serializers.ValidationError:
         return ApiError(status_code=413, code=error.code, message=error.message)
     if isinstance(error, JobConflict):
         return ApiError(status_code=409, code=error.code, message=error.message)
+    if isinstance(error, QuotaExceeded):
+        # No Retry-After: when a job ends depends on the user's own jobs, not on a clock.
+        return ApiError(status_code=429, code=error.code, message=error.message)
     return serializers.ValidationError({"code": error.code, "message": error.message, "fields": error.fields})
 
 
@@ -121,6 +133,10 @@ class JobListCreateApi(APIView):
                 "`task_timeout_exceeds_queue`, `invalid_schedule` (priority or run_after)."
             ),
             413: OpenApiResponse(description="`params_too_large`, `payload_too_large`."),
+            429: OpenApiResponse(
+                description="`quota_exceeded`: the user has as many unfinished (queued or running) jobs as "
+                "JOBS_MAX_UNFINISHED_PER_USER allows; submit again once one has finished (no Retry-After)."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -185,6 +201,7 @@ class _JobActionApi(APIView):
             409: OpenApiResponse(
                 description="`job_not_cancellable`, `job_not_retryable`: its status does not allow it."
             ),
+            429: OpenApiResponse(description="retry: `quota_exceeded`, as for a new job."),
         },
     )
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
@@ -203,4 +220,7 @@ class JobCancelApi(_JobActionApi):
 
 class JobRetryApi(_JobActionApi):
     def act(self, job: Job) -> Job:
+        # A retried job is unfinished again: the quota holds as for a new one (the admin's retry,
+        # an operator's decision, does not ask it).
+        quota_check(owner=job.owner)
         return services.job_retry(job=job)

@@ -19,7 +19,7 @@ class WorkerConf:
     # Exponential backoff of task retries: base * 2^(attempt-1), capped, with jitter in [1/2, 1].
     retry_base_seconds: float
     retry_max_seconds: float
-    # Poison messages come back this soon (not after the queue's 90-minute visibility timeout),
+    # Poison messages come back this soon (not after the queue's visibility timeout, 30 or 90 minutes),
     # so they reach the DLQ after maxReceiveCount receives within minutes.
     poison_visibility_seconds: int
     # Records failed because the database was unreachable come back after base * 2^(receive-1).

@@ -1,6 +1,7 @@
-"""The jobs queue's dead-letter queue, for operators: list what is there, send it back.
+"""The job queues' dead-letter queues, for operators: list what is there, send it back.
 
-The DLQ is found from the jobs queue's ``RedrivePolicy``, so there is nothing more to configure.
+Each job queue (``default``: ``JOBS_QUEUE_URL``, ``long``: ``JOBS_LONG_QUEUE_URL``) has its own DLQ,
+found from that queue's ``RedrivePolicy``, so there is nothing more to configure.
 Redrive is safe at any time: a message for a job that already finished is acknowledged without
 running anything, and one for a job that still waits runs it.
 """
@@ -17,6 +18,8 @@ from django.conf import settings
 from django_app.jobs.aws import client
 from django_app.jobs.errors import QueueUnavailable
 
+# The job queues by the name operators use (``manage.py jobs_dlq --queue``) → the setting holding its URL.
+QUEUE_URL_SETTINGS = {"default": "JOBS_QUEUE_URL", "long": "JOBS_LONG_QUEUE_URL"}
 MAX_MESSAGES = 10_000  # every loop here stops after this many messages, whatever the queue holds
 # Messages received while listing stay hidden this long, so one listing never shows one twice.
 LIST_VISIBILITY_SECONDS = 30
@@ -52,10 +55,19 @@ def _call(operation: str, **kwargs: Any) -> Any:
         raise QueueUnavailable(f"SQS {operation} failed: {error}") from error
 
 
-def dlq_url_get(*, queue_url: str | None = None) -> str:
-    source = queue_url or settings.JOBS_QUEUE_URL
-    if not source:
-        raise QueueUnavailable("JOBS_QUEUE_URL is not configured")
+def job_queue_url(*, queue: str = "default") -> str:
+    """The URL of the job queue named ``queue`` (``default`` or ``long``), from its setting."""
+    if queue not in QUEUE_URL_SETTINGS:
+        raise QueueUnavailable(f"there is no job queue {queue!r} (known: {', '.join(QUEUE_URL_SETTINGS)})")
+    url = str(getattr(settings, QUEUE_URL_SETTINGS[queue], "") or "")
+    if not url:
+        raise QueueUnavailable(f"{QUEUE_URL_SETTINGS[queue]} is not configured")
+    return url
+
+
+def dlq_url_get(*, queue_url: str | None = None, queue: str = "default") -> str:
+    """The DLQ of ``queue_url``, else of the job queue named ``queue``."""
+    source = queue_url or job_queue_url(queue=queue)
     attributes = _call("get_queue_attributes", QueueUrl=source, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
     if "RedrivePolicy" not in attributes:
         raise QueueUnavailable(f"{source} has no RedrivePolicy, so no DLQ")
@@ -77,10 +89,10 @@ def _receive(queue_url: str, *, visibility: int, count: int) -> list[dict[str, A
     return list(response.get("Messages", []))
 
 
-def dlq_list(*, limit: int = 100, queue_url: str | None = None) -> list[DeadLetter]:
+def dlq_list(*, limit: int = 100, queue_url: str | None = None, queue: str = "default") -> list[DeadLetter]:
     """Up to ``limit`` messages of the DLQ. They are hidden while the listing runs (so none shows
     twice) and made visible again at the end, so a redrive right after a listing finds them all."""
-    dlq = dlq_url_get(queue_url=queue_url)
+    dlq = dlq_url_get(queue_url=queue_url, queue=queue)
     letters: list[DeadLetter] = []
     receipts: list[str] = []
     limit = min(limit, MAX_MESSAGES)
@@ -114,9 +126,10 @@ def dlq_list(*, limit: int = 100, queue_url: str | None = None) -> list[DeadLett
     return letters[:limit]
 
 
-def dlq_redrive(*, limit: int = 1000, queue_url: str | None = None) -> int:
-    """Moves up to ``limit`` messages back to the jobs queue (send, then delete); returns how many."""
-    source = queue_url or settings.JOBS_QUEUE_URL
+def dlq_redrive(*, limit: int = 1000, queue_url: str | None = None, queue: str = "default") -> int:
+    """Moves up to ``limit`` messages back to the job queue they came from (send, then delete);
+    returns how many."""
+    source = queue_url or job_queue_url(queue=queue)
     dlq = dlq_url_get(queue_url=source)
     moved = 0
     limit = min(limit, MAX_MESSAGES)

@@ -56,3 +56,9 @@ class InvalidSchedule(JobError):
     """A priority or run_after the jobs service cannot take."""
 
     code = "invalid_schedule"
+
+
+class QuotaExceeded(JobError):
+    """The user already has as many unfinished jobs as ``JOBS_MAX_UNFINISHED_PER_USER`` allows."""
+
+    code = "quota_exceeded"

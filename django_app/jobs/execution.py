@@ -32,6 +32,7 @@ from django_app.jobs.django_task_bridge import failure_message
 from django_app.jobs.models import Job
 from django_app.jobs.outbox import EventSink
 from django_app.jobs.registry import TaskCancelled, TaskError, TaskSpec
+from django_app.jobs.retry_policy import MAX_RETRY_DELAY_SECONDS, retry_policy_of
 from django_app.jobs.transitions import (
     transition_cancelled,
     transition_failed,
@@ -44,13 +45,18 @@ from django_app.jobs.worker_types import Execution
 logger = logging.getLogger(__name__)
 
 # SQS refuses a visibility timeout above 12 hours.
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+MAX_VISIBILITY_SECONDS = MAX_RETRY_DELAY_SECONDS
 
 
-def retry_delay(*, attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> int:
-    """Seconds before attempt ``attempt + 1``: base * 2^(attempt-1), capped, then jittered into [d/2, d]
-    so jobs that failed together (a dependency's outage) do not all come back at the same second."""
-    delay = backoff.equal_jitter(base=base, exponent=attempt - 1, cap=min(cap, MAX_VISIBILITY_SECONDS), rand=rand)
+def retry_delay(
+    *, attempt: int, base: float, cap: float, factor: float = 2, rand: Callable[[], float] = random.random
+) -> int:
+    """Seconds before attempt ``attempt + 1``: base * factor^(attempt-1), capped, then jittered into
+    [d/2, d] so jobs that failed together (a dependency's outage) do not all come back at the same
+    second. Factor 1 is a constant delay (still jittered)."""
+    delay = backoff.equal_jitter(
+        base=base, exponent=attempt - 1, cap=min(cap, MAX_VISIBILITY_SECONDS), factor=factor, rand=rand
+    )
     return max(1, math.ceil(delay)) if delay > 0 else 0
 
 
@@ -116,7 +122,8 @@ def job_run(
         if spec.django_task is not None:
             text = failure_message(error=error, job_id=job.pk)  # names the exception's class
         if attempt < job.max_attempts:
-            delay = retry_delay(attempt=attempt, base=conf.retry_base_seconds, cap=conf.retry_max_seconds)
+            policy = retry_policy_of(spec=spec, conf=conf)
+            delay = retry_delay(attempt=attempt, base=policy.base_seconds, cap=policy.max_seconds, factor=policy.factor)
             retry = transition_retry_later(job=job, attempt=attempt, code=code, message=text, delay_seconds=delay)
             return Execution("retry", job, retry_after=delay, transition=retry)
         failed = transition_failed(job=job, attempt=attempt, code=code, message=text)

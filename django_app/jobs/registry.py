@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from django_app.jobs.errors import JobError
 from django_app.jobs.queue import task_timeout_check
+from django_app.jobs.retry_policy import retry_options_validate
 
 
 class TaskContext(Protocol):
@@ -58,6 +59,11 @@ class TaskSpec:
     # Set for a task declared with django-tasks' ``@task`` (its ``django_tasks.Task``): the job's params
     # are its ``{"args", "kwargs"}`` and a failure names the exception's class (django_task_bridge).
     django_task: Any = None
+    # Retry back-off (retry_policy.py): the first delay, its growth factor per attempt (1: constant)
+    # and its cap, in seconds. None: the worker's WORKER_RETRY_BASE_SECONDS, 2, WORKER_RETRY_MAX_SECONDS.
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    retry_max_delay: float | None = None
 
 
 _registry: dict[str, TaskSpec] = {}
@@ -83,8 +89,12 @@ def task(
     max_attempts: int = 3,
     idempotent: bool = False,
     queue_name: str = "default",
+    retry_delay: float | None = None,
+    retry_backoff: float | None = None,
+    retry_max_delay: float | None = None,
 ) -> Callable[[TaskFunction], TaskFunction]:
     task_options_check(name=name, timeout=timeout, max_attempts=max_attempts, queue_name=queue_name)
+    retry_options_validate(retry_delay=retry_delay, retry_backoff=retry_backoff, retry_max_delay=retry_max_delay)
 
     def register(function: TaskFunction) -> TaskFunction:
         if name in _registry:
@@ -98,6 +108,9 @@ def task(
             description=(function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else "",
             idempotent=idempotent,
             queue_name=queue_name,
+            retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
+            retry_max_delay=retry_max_delay,
         )
         return function
 

@@ -36,6 +36,7 @@ from django_app.jobs.errors import (
 from django_app.jobs.events import job_event_build, job_events_publish
 from django_app.jobs.models import Job, JobStatus
 from django_app.jobs.queue import job_message_send, send_delay_seconds, task_timeout_check
+from django_app.jobs.quota import quota_check
 from django_app.jobs.registry import task_get
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def job_submit(
     ``run_after`` is less than 15 minutes ahead; a job due later is held until the ``unsent`` sweep
     sends it. ``queue_name`` defaults to the task's own queue."""
     clean_params = _validated_params(task_name, params)
+    quota_check(owner=owner)
     spec = task_get(task_name)
     assert spec is not None  # checked by _validated_params
     queue_name = queue_name or spec.queue_name

@@ -1,6 +1,6 @@
 """When records this invocation did not finish come back: ``ChangeMessageVisibilityBatch``.
 
-A failed record would otherwise return only after the queue's visibility timeout (5,400 s). Best
+A failed record would otherwise return only after its queue's visibility timeout (30 or 90 min). Best
 effort: if SQS refuses, the record still returns after that timeout, so nothing is lost.
 """
 

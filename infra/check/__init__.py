@@ -3,7 +3,8 @@
 Stages, region and SSM parameter names agree between the two files; each Zappa stage attaches
 its own least-privilege policy instead of Zappa's default one; every handler imports from
 the package root it ships in; each SQS trigger's queue hides messages at least 6 x the function's
-timeout and reports batch item failures; each DLQ keeps messages longer than its source queue.
+timeout, reports batch item failures and caps its concurrency within AWS's range; each DLQ keeps
+messages longer than its source queue.
 Nothing here calls AWS.
 """
 

@@ -491,6 +491,31 @@ def rule_dlq_retention(configs: Configs) -> list[Problem]:
     return problems
 
 
+# AWS: an SQS event source's ScalingConfig.MaximumConcurrency is 2-1,000; deploy fails otherwise.
+MAX_CONCURRENCY_RANGE = (2, 1000)
+
+
+def rule_concurrency(configs: Configs) -> list[Problem]:
+    """Each SQS event's ``maximumConcurrency``, where set, is one CloudFormation accepts."""
+    problems = []
+    low, high = MAX_CONCURRENCY_RANGE
+    for stage, serverless in configs.stages.items():
+        for name, function in serverless.functions.items():
+            for sqs in _sqs_events(function):
+                if "maximumConcurrency" not in sqs:
+                    continue
+                value = sqs["maximumConcurrency"]
+                if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                    problems.append(
+                        Problem(
+                            "concurrency",
+                            f"stage {stage}: {name}'s SQS event maximumConcurrency {value!r} is not an integer "
+                            f"from {low} to {high}",
+                        )
+                    )
+    return problems
+
+
 # --- handlers import --------------------------------------------------------------------------
 
 _IMPORT = r"""
@@ -618,6 +643,7 @@ RULES: dict[str, Callable[[Configs], list[Problem]]] = {
     "visibility": rule_visibility,
     "batch-failures": rule_batch_failures,
     "dlq-retention": rule_dlq_retention,
+    "concurrency": rule_concurrency,
     "handlers": rule_handlers,
 }
 

@@ -52,6 +52,14 @@ class SqsSource:
     window_seconds: float
     report_failures: bool
     enabled: bool = True
+    # ScalingConfig.MaximumConcurrency: at most this many invocations at once from this source;
+    # None: Lambda's own scaling (the local stack's --pollers).
+    max_concurrency: int | None = None
+
+    def pollers(self, wanted: int) -> int:
+        """How many pollers to run for this source: each has one batch in the function at a time, so
+        no more than ``maximumConcurrency`` of them caps the source's concurrent invocations as AWS does."""
+        return wanted if self.max_concurrency is None else min(wanted, self.max_concurrency)
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,13 @@ def load_spec(
                     raise ConfigError(
                         f"serverless.yml: {name}: a batchSize over 10 needs a maximumBatchingWindow ≥ 1 s"
                     )
+                max_concurrency = body.get("maximumConcurrency")
+                if max_concurrency is not None and (
+                    isinstance(max_concurrency, bool)
+                    or not isinstance(max_concurrency, int)
+                    or not 2 <= max_concurrency <= 1000
+                ):
+                    raise ConfigError(f"serverless.yml: {name}: maximumConcurrency must be an integer from 2 to 1,000")
                 sqs_sources.append(
                     SqsSource(
                         function=name,
@@ -201,6 +216,7 @@ def load_spec(
                         window_seconds=window,
                         report_failures=body.get("functionResponseType") == "ReportBatchItemFailures",
                         enabled=bool(body.get("enabled", True)),
+                        max_concurrency=max_concurrency,
                     )
                 )
             elif kind == "httpApi":

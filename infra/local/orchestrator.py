@@ -273,7 +273,7 @@ class Stack:
                 queue_arn=str(resources.value(source.queue)),
                 pool=self.pools[source.function],
             )
-            for _ in range(self.options.pollers_per_queue):
+            for _ in range(source.pollers(self.options.pollers_per_queue)):
                 poller = Poller(
                     target, endpoint=endpoint, region=self.spec.region, executor=self.executor, log=self.log
                 )

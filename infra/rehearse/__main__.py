@@ -166,7 +166,14 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
         exported = {
             p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in ssm.get_parameters_by_path(Path=prefix)["Parameters"]
         }
-        wanted = {"jobs-queue-url", "job-events-topic-arn", "websocket-url", "management-endpoint", "webhooks-api-url"}
+        wanted = {
+            "jobs-queue-url",
+            "jobs-long-queue-url",
+            "job-events-topic-arn",
+            "websocket-url",
+            "management-endpoint",
+            "webhooks-api-url",
+        }
         if not wanted <= set(exported):
             raise RuntimeError(f"the stack exported {sorted(exported)} under {prefix}, not all of {sorted(wanted)}")
         steps.finish(api_id=api_id, outputs=sorted(outputs), ssm_parameters=sorted(exported))
@@ -228,7 +235,8 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
             problems.append(f"the job ended {statuses[-1:]}, not succeeded (events: {journey.events})")
         if journey.final_http.get("status") != "succeeded" or journey.final_http.get("seq") != sequence[-1]:
             problems.append(f"GET /api/jobs/<id>/ says {journey.final_http}, the last event seq {sequence[-1]}")
-        dead = {name: queue_depth(sqs, name) for name in (f"{stack}-jobs-dlq", f"{stack}-push-dlq")}
+        dlqs = (f"{stack}-jobs-dlq", f"{stack}-jobs-long-dlq", f"{stack}-push-dlq")
+        dead = {name: queue_depth(sqs, name) for name in dlqs}
         if any(dead.values()):
             problems.append(f"messages in DLQs: {dead}")
         if problems:

@@ -220,6 +220,11 @@ WEBSOCKET_URL = env.str_("WEBSOCKET_URL", "", ssm=True)
 WEBHOOKS_API_URL = env.str_("WEBHOOKS_API_URL", "", ssm=True).rstrip("/")
 JOB_PARAMS_MAX_BYTES = env.int_("JOB_PARAMS_MAX_BYTES", 64 * 1024)
 JOB_RESULT_MAX_BYTES = env.int_("JOB_RESULT_MAX_BYTES", 256 * 1024)
+# Per-user quota of unfinished (queued or running) jobs: job_submit refuses more with 429
+# `quota_exceeded` (django_app/jobs/quota.py). 0 turns it off; the system user is exempt.
+JOBS_MAX_UNFINISHED_PER_USER = env.int_("JOBS_MAX_UNFINISHED_PER_USER", 100)
+if JOBS_MAX_UNFINISHED_PER_USER < 0:
+    raise env.ConfigError(f"JOBS_MAX_UNFINISHED_PER_USER must be >= 0 (0: off), not {JOBS_MAX_UNFINISHED_PER_USER}")
 # A job event carries its result up to this size; a larger one travels as `result_url` (the rule
 # and its default: contracts/event_result.py). Tests lower it to send ordinary results by link.
 JOB_EVENT_RESULT_MAX_BYTES = env.int_("JOB_EVENT_RESULT_MAX_BYTES", EVENT_RESULT_MAX_BYTES)

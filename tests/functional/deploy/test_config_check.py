@@ -17,7 +17,7 @@ import pytest
 from infra.check import check, load_configs
 from infra.check.config import SERVERLESS, ZAPPA
 from infra.check.django_role import VPC_ACTIONS
-from infra.check.rules import OPERATIONS_DOC, Problem
+from infra.check.rules import DJANGO_SETTINGS, OPERATIONS_DOC, Problem
 from infra.node_bundle import ensure_bundle
 
 REPO = Path(__file__).resolve().parents[3]
@@ -63,7 +63,17 @@ def problems(copies: dict[str, Path], rule: str) -> list[Problem]:
 
 @pytest.mark.parametrize(
     "rule",
-    ["stages", "region", "parameters", "django-role", "runtime", "visibility", "batch-failures", "dlq-retention"],
+    [
+        "stages",
+        "region",
+        "parameters",
+        "django-role",
+        "runtime",
+        "visibility",
+        "batch-failures",
+        "dlq-retention",
+        "concurrency",
+    ],
 )
 def test_the_repository_files_pass(copies: dict[str, Path], rule: str) -> None:
     assert problems(copies, rule) == []
@@ -144,6 +154,54 @@ def test_visibility_must_cover_six_function_timeouts(copies: dict[str, Path]) ->
     found = problems(copies, "visibility")
     assert {p.message for p in found} == {
         f"stage {stage}: PushQueue VisibilityTimeout 179 s < 6 x push's timeout 30 s" for stage in all_stages(copies)
+    }
+
+
+def test_the_long_queue_must_cover_six_long_worker_timeouts(copies: dict[str, Path]) -> None:
+    edit_text(copies["serverless"], "longJobsVisibilityTimeout: 5400", "longJobsVisibilityTimeout: 1800")
+    found = problems(copies, "visibility")
+    assert {p.message for p in found} == {
+        f"stage {stage}: LongJobsQueue VisibilityTimeout 1800 s < 6 x workerLong's timeout 900 s"
+        for stage in all_stages(copies)
+    }
+
+
+@pytest.mark.parametrize("value", ["1", "1001", "'20'"])
+def test_maximum_concurrency_must_be_in_aws_range(copies: dict[str, Path], value: str) -> None:
+    edit_text(copies["serverless"], "longJobsMaxConcurrency: 5", f"longJobsMaxConcurrency: {value}")
+    found = problems(copies, "concurrency")
+    assert {p.message for p in found} == {
+        f"stage {stage}: workerLong's SQS event maximumConcurrency {value} is not an integer from 2 to 1000"
+        for stage in all_stages(copies)
+    }
+
+
+def test_django_reading_the_long_jobs_queue_url_finds_it_exported(copies: dict[str, Path], tmp_path: Path) -> None:
+    # The settings as the django-tasks backend reads the long queue: from SSM on Lambda.
+    settings = tmp_path / "base.py"
+    settings.write_text(
+        DJANGO_SETTINGS.read_text() + '\nJOBS_LONG_QUEUE_URL = env.str_("JOBS_LONG_QUEUE_URL", "", ssm=True)\n'
+    )
+
+    def found() -> list[Problem]:
+        configs = load_configs(
+            serverless=copies["serverless"],
+            zappa=copies["zappa"],
+            operations_doc=copies["doc"],
+            django_settings=settings,
+        )
+        return check(configs, rules=["parameters"])
+
+    assert found() == []
+    edit_text(
+        copies["serverless"],
+        "Name: ${self:custom.ssmPrefix}/jobs-long-queue-url",
+        "Name: ${self:custom.ssmPrefix}/long-queue-url",
+    )
+    assert {p.message for p in found()} == {
+        f"stage {stage}: Django reads /polyglot/{stage}/jobs-long-queue-url but serverless.yml does not export it "
+        "(and it is not an operator parameter)"
+        for stage in all_stages(copies)
     }
 
 
@@ -242,12 +300,12 @@ def test_the_cli_exits_non_zero_on_a_broken_copy(copies: dict[str, Path]) -> Non
         [*command, "--rule", "visibility"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
     assert ok.returncode == 0, ok.stderr
-    edit_text(copies["serverless"], "jobsVisibilityTimeout: 5400", "jobsVisibilityTimeout: 60")
+    edit_text(copies["serverless"], "jobsVisibilityTimeout: 1800", "jobsVisibilityTimeout: 60")
     broken = subprocess.run(
         [*command, "--rule", "visibility"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
     assert broken.returncode == 1
-    assert "[visibility] stage dev: JobsQueue VisibilityTimeout 60 s < 6 x worker's timeout 900 s" in broken.stderr
+    assert "[visibility] stage dev: JobsQueue VisibilityTimeout 60 s < 6 x worker's timeout 300 s" in broken.stderr
 
 
 # --- the Django function's role (issue 17, finding 1) ---------------------------------------------

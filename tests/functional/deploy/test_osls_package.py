@@ -65,7 +65,7 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
     assert "IamRoleLambdaExecution" not in tpl["Resources"], "a shared role would give every function every right"
     functions = resources_of(tpl, "AWS::Lambda::Function")
     roles = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
-    assert len(set(roles.values())) == len(functions) == 5
+    assert len(set(roles.values())) == len(functions) == 6
 
     def actions(role: str) -> dict[str, set[str]]:
         """Every action of the role, with the resources it may act on (as JSON, for intrinsics)."""
@@ -80,6 +80,7 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         return granted
 
     worker = actions(roles["WorkerLambdaFunction"])
+    worker_long = actions(roles["WorkerLongLambdaFunction"])
     websocket = actions(roles["WebsocketLambdaFunction"])
     push = actions(roles["PushLambdaFunction"])
     webhooks_api = actions(roles["WebhooksApiLambdaFunction"])
@@ -89,10 +90,20 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
     }  # fmt: skip
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert set(worker) == logs | {
+    assert set(worker) == set(worker_long) == logs | {
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
         "sqs:SendMessage", "sns:Publish", "ssm:GetParametersByPath",
     }  # fmt: skip
+    # Each worker consumes its own queue only, and may send to both (periodic tasks, the sweeps).
+    consume = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+    for role, queue in ((worker, "JobsQueue"), (worker_long, "LongJobsQueue")):
+        for action in consume:
+            assert role[action] == {json.dumps({"Fn::GetAtt": [queue, "Arn"]})}, (queue, action)
+        assert role["sqs:SendMessage"] == {
+            json.dumps([{"Fn::GetAtt": ["JobsQueue", "Arn"]}, {"Fn::GetAtt": ["LongJobsQueue", "Arn"]}])
+        }
+    assert worker["logs:PutLogEvents"] == {json.dumps({"Fn::GetAtt": ["WorkerLogGroup", "Arn"]})}
+    assert worker_long["logs:PutLogEvents"] == {json.dumps({"Fn::GetAtt": ["WorkerLongLogGroup", "Arn"]})}
     assert set(websocket) == logs | table_actions | {"execute-api:ManageConnections", "ssm:GetParameters"}
     # The push path reads subscribers, deletes gone connections and blocks a deactivated user
     # (tests/functional/websocket/test_push.py).
@@ -125,11 +136,11 @@ def test_each_function_has_its_own_least_privilege_role(packaged: tuple[str, Pat
         [readable] = [json.loads(resources) for resources in role["ssm:GetParameters"]]
         assert [entry["Fn::Sub"].rsplit("/", 1)[-1] for entry in readable] == ["api-base-url", "auth-jwks"]
     # Each right on the one resource it concerns.
-    assert worker["sqs:SendMessage"] == {json.dumps({"Fn::GetAtt": ["JobsQueue", "Arn"]})}
     assert push["sqs:ReceiveMessage"] == {json.dumps({"Fn::GetAtt": ["PushQueue", "Arn"]})}
     assert websocket["dynamodb:PutItem"] == {json.dumps({"Fn::GetAtt": ["ConnectionsTable", "Arn"]})}
-    (ssm_resource,) = worker["ssm:GetParametersByPath"]
-    assert f"parameter/polyglot/{stage}" in ssm_resource
+    for role in (worker, worker_long):
+        (ssm_resource,) = role["ssm:GetParametersByPath"]
+        assert f"parameter/polyglot/{stage}" in ssm_resource
     (manage,) = push["execute-api:ManageConnections"]
     assert "WebsocketsApi" in manage
     assert f"/{stage}/*/@connections/*" in manage
@@ -140,7 +151,7 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     tpl = template(package_dir)
     alarms = resources_of(tpl, "AWS::CloudWatch::Alarm")
     watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
-    assert watched == {"JobsDLQ", "PushDLQ", "WebhooksDLQ"}
+    assert watched == {"JobsDLQ", "LongJobsDLQ", "PushDLQ", "WebhooksDLQ"}
     for alarm in alarms.values():
         assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmsTopic"}]
@@ -154,6 +165,7 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
         f"{prefix}{name}"
         for name in (
             "jobs-queue-url",
+            "jobs-long-queue-url",
             "job-events-topic-arn",
             "websocket-url",
             "management-endpoint",
@@ -163,6 +175,7 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     assert parameters[f"{prefix}webhooks-api-url"]["Value"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
     assert all(p["Type"] == "String" for p in parameters.values())  # secrets are never in the template
     assert parameters[f"{prefix}jobs-queue-url"]["Value"] == {"Ref": "JobsQueue"}
+    assert parameters[f"{prefix}jobs-long-queue-url"]["Value"] == {"Ref": "LongJobsQueue"}
     websocket_url = json.dumps(parameters[f"{prefix}websocket-url"]["Value"])
     assert '"wss://"' in websocket_url
     assert '"WebsocketsApi"' in websocket_url
@@ -172,8 +185,28 @@ def test_queues_alarms_logs_and_ssm_outputs(packaged: tuple[str, Path]) -> None:
     assert ".amazonaws.com/" in management
 
     mappings = resources_of(tpl, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings.values())
+    # The two job queues: each capped, each to its own worker function.
+    by_queue = {m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: m["Properties"] for m in mappings.values()}
+    assert by_queue["JobsQueue"]["ScalingConfig"] == {"MaximumConcurrency": 20}
+    assert by_queue["LongJobsQueue"]["ScalingConfig"] == {"MaximumConcurrency": 5}
+    assert by_queue["JobsQueue"]["FunctionName"]["Fn::GetAtt"][0] == "WorkerLambdaFunction"
+    assert by_queue["LongJobsQueue"]["FunctionName"]["Fn::GetAtt"][0] == "WorkerLongLambdaFunction"
+    queues = resources_of(tpl, "AWS::SQS::Queue")
+    assert queues["JobsQueue"]["Properties"]["VisibilityTimeout"] == 1800  # 6 x the worker's 300 s
+    assert queues["LongJobsQueue"]["Properties"]["VisibilityTimeout"] == 5400  # 6 x workerLong's 900 s
+    assert queues["LongJobsQueue"]["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["LongJobsDLQ", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    functions = resources_of(tpl, "AWS::Lambda::Function")
+    assert functions["WorkerLambdaFunction"]["Properties"]["Timeout"] == 300
+    assert functions["WorkerLongLambdaFunction"]["Properties"]["Timeout"] == 900
+    for name in ("WorkerLambdaFunction", "WorkerLongLambdaFunction"):
+        environment = functions[name]["Properties"]["Environment"]["Variables"]
+        assert environment["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+        assert environment["JOBS_LONG_QUEUE_URL"] == {"Ref": "LongJobsQueue"}
     # Nothing account-specific: no 12-digit account id anywhere in the template.
     assert not re.search(r"(?<!\d)\d{12}(?!\d)", json.dumps(tpl))
 
@@ -201,7 +234,8 @@ def test_each_function_ships_only_its_own_requirements(packaged: tuple[str, Path
         assert any(n.startswith("fastapi/") for n in names)
         assert any(n.startswith("mangum/") for n in names)
         assert not any(n.startswith(("django/", "django_app/", "rest_framework/", "functions/worker/")) for n in names)
-    for function in ("worker", "websocket", "push"):
+    assert _names(package_dir, "workerLong") == worker  # the same code, its own function
+    for function in ("worker", "workerLong", "websocket", "push"):
         names = _names(package_dir, function)
         # Lambda's runtime provides boto3; shipping another copy only slows cold starts.
         assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names), function

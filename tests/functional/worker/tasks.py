@@ -99,6 +99,11 @@ def _register() -> None:
         """Always raises an unexpected error."""
         raise RuntimeError("secret internal detail that users must not see")
 
+    @task(name="wt_crash_constant", params=EmptyParams, timeout=5, max_attempts=3, retry_delay=7, retry_backoff=1)
+    def wt_crash_constant(params: EmptyParams, ctx: TaskContext) -> None:
+        """Always raises; retried after its own constant 7 s, not the worker's back-off."""
+        raise RuntimeError("fails every time")
+
     @task(name="wt_refuse", params=EmptyParams, timeout=5, max_attempts=3)
     def wt_refuse(params: EmptyParams, ctx: TaskContext) -> None:
         """Always refuses its input with a TaskError."""

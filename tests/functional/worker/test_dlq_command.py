@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -50,3 +51,43 @@ def test_a_queue_without_a_dlq_is_a_clear_error(settings: Any) -> None:
 
     with pytest.raises(CommandError, match="no RedrivePolicy"):
         run("list")
+
+
+def _queue_with_dlq(name: str) -> tuple[str, str]:
+    """A queue shaped like serverless.yml's LongJobsQueue (redrive after 5 receives): (url, dlq url)."""
+    sqs = aws_client("sqs")
+    suffix = uuid.uuid4().hex[:12]
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq-{suffix}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName=f"{name}-{suffix}",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
+    )["QueueUrl"]
+    return url, dlq_url
+
+
+def test_the_long_queue_has_its_own_dlq_to_list_and_redrive(worker_queue: Any, settings: Any) -> None:
+    long_url, long_dlq_url = _queue_with_dlq("jobs-long")
+    settings.JOBS_LONG_QUEUE_URL = long_url
+    sqs = aws_client("sqs")
+    long_body = job_message_body(job_id=uuid.uuid4(), task="long_report")
+    sqs.send_message(QueueUrl=long_dlq_url, MessageBody=long_body)
+    sqs.send_message(QueueUrl=worker_queue.dlq_url, MessageBody="default garbage")
+
+    listed = [json.loads(line) for line in run("list", "--queue", "long", "--json").splitlines()[:-1]]
+    assert [item["task"] for item in listed] == ["long_report"]
+    assert "1 message(s) listed" in run("list")  # the default queue's DLQ, as before: its own message
+
+    assert run("redrive", "--queue", "long").strip() == "redrove 1 message(s) to the long jobs queue"
+    assert [m["Body"] for m in drain(long_url)] == [long_body]  # back to the queue it came from
+    assert drain(long_dlq_url) == []
+    assert drain(worker_queue.url) == []
+    assert [m["Body"] for m in drain(worker_queue.dlq_url)] == ["default garbage"]  # untouched
+
+
+def test_the_long_queue_unconfigured_or_an_unknown_queue_is_a_clear_error(settings: Any) -> None:
+    settings.JOBS_LONG_QUEUE_URL = ""
+    with pytest.raises(CommandError, match="JOBS_LONG_QUEUE_URL is not configured"):
+        run("list", "--queue", "long")
+    with pytest.raises(CommandError, match="invalid choice: 'short'"):
+        run("list", "--queue", "short")

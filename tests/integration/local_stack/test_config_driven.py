@@ -82,6 +82,15 @@ def test_batch_size_and_window_come_from_the_copy(tuned_stack: LocalStack) -> No
     assert max(sizes) == BATCH
 
 
+def test_the_long_jobs_queue_drives_its_own_worker_function_one_record_at_a_time(tuned_stack: LocalStack) -> None:
+    sqs = _sqs(tuned_stack)
+    queue = sqs.get_queue_url(QueueName="polyglot-local-jobs-long")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": f"not a job {n}"} for n in range(2)])
+
+    lines = tuned_stack.wait_for_log(r"^\S+ (\S+) .*INVOKE sqs polyglot-local-jobs-long \((\d+) records\)", count=2)
+    assert {(match.group(1), match.group(2)) for match in lines} == {("workerLong", "1")}
+
+
 def test_a_poison_event_reaches_the_push_dlq(tuned_stack: LocalStack) -> None:
     sqs = _sqs(tuned_stack)
     push = sqs.get_queue_url(QueueName="polyglot-local-push")["QueueUrl"]

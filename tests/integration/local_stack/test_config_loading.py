@@ -16,7 +16,18 @@ from infra.local.scheduler import Cron, ScheduleError, rate_seconds
 def test_the_real_files_give_every_function_event_and_route() -> None:
     spec = load_spec()
     assert {"worker", "websocket", "push", "polyglot-local"} <= set(spec.functions)
-    assert {source.function for source in spec.sqs_sources} == {"worker", "push", "webhooksDeliver"}
+    assert {source.function for source in spec.sqs_sources} == {"worker", "workerLong", "push", "webhooksDeliver"}
+    # The two job queues: each its own worker function, timeout and concurrency cap.
+    queues = {source.function: source for source in spec.sqs_sources}
+    assert queues["worker"].queue == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert queues["workerLong"].queue == {"Fn::GetAtt": ["LongJobsQueue", "Arn"]}
+    assert (queues["worker"].max_concurrency, queues["workerLong"].max_concurrency) == (20, 5)
+    assert queues["push"].max_concurrency is None
+    assert (spec.functions["worker"].timeout, spec.functions["workerLong"].timeout) == (300, 900)
+    assert spec.functions["workerLong"].handler == spec.functions["worker"].handler
+    assert spec.functions["workerLong"].code_root == spec.functions["worker"].code_root
+    assert spec.functions["workerLong"].django
+    assert "polyglot-local-jobs-long" in str(spec.resources["LongJobsQueue"]["Properties"]["QueueName"])
     assert all(source.report_failures for source in spec.sqs_sources)
     assert {"$connect", "$disconnect", "$default"} <= set(spec.ws_routes)
     assert spec.route_selection_expression == "$request.body.action"
@@ -68,6 +79,21 @@ def test_a_batch_lambda_would_refuse_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="over 10 needs a maximumBatchingWindow"):
         load_spec(serverless_path=copy)
+
+
+@pytest.mark.parametrize("value", ["1", "1001", "2.5", "'5'"])
+def test_a_maximum_concurrency_lambda_would_refuse_is_refused(tmp_path: Path, value: str) -> None:
+    copy = _copy(tmp_path, "longJobsMaxConcurrency: 5", f"longJobsMaxConcurrency: {value}")
+    with pytest.raises(ConfigError, match="workerLong: maximumConcurrency must be an integer from 2 to 1,000"):
+        load_spec(serverless_path=copy)
+
+
+def test_maximum_concurrency_caps_the_pollers_of_its_source() -> None:
+    spec = load_spec(params={"longJobsMaxConcurrency": 2, "jobsMaxConcurrency": 1000})
+    queues = {source.function: source for source in spec.sqs_sources}
+    assert queues["workerLong"].pollers(4) == 2  # no more batches in the function at once than the cap
+    assert queues["worker"].pollers(4) == 4
+    assert queues["push"].pollers(3) == 3  # no cap: the stack's --pollers
 
 
 def test_params_override_the_stage_values() -> None:

@@ -82,7 +82,11 @@ def test_the_deployed_stack_runs_a_job_to_a_websocket_client() -> None:
     assert statuses[-1] == "succeeded"
     assert seqs == sorted(set(seqs))
     assert journey["final_http_status"] == "succeeded"
-    assert journey["dlq_depths"] == {"polyglot-dev-jobs-dlq": 0, "polyglot-dev-push-dlq": 0}
+    assert journey["dlq_depths"] == {
+        "polyglot-dev-jobs-dlq": 0,
+        "polyglot-dev-jobs-long-dlq": 0,
+        "polyglot-dev-push-dlq": 0,
+    }
     # The events crossed the deployed functions: MiniStack ran the worker and push packages.
     log = Path(report["ministack"]["log"]).read_text()
     assert "Lambda polyglot-dev-worker processed" in log

@@ -53,3 +53,9 @@ def test_full_jitter_draws_what_random_uniform_drew() -> None:
     expected = random.uniform(0, min(1.0, 0.05 * 2**3))
     random.setstate(state)
     assert backoff.full_jitter(base=0.05, exponent=3, cap=1.0) == expected
+
+
+def test_a_factor_other_than_two_sets_the_growth() -> None:
+    assert [backoff.exponential(base=3, exponent=e, factor=1) for e in range(4)] == [3, 3, 3, 3]
+    assert [backoff.exponential(base=1, exponent=e, factor=3, cap=20) for e in range(4)] == [1, 3, 9, 20]
+    assert backoff.equal_jitter(base=8, exponent=5, factor=1, rand=lambda: 0.0) == 4
