@@ -32,6 +32,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--rate", type=float, default=12.0, help="jobs submitted per second")
+    parser.add_argument("--time-limit", type=float, default=900.0, help="seconds; 40%% of it must be left unused")
+    parser.add_argument("--cpu-hogs", type=int, default=1, help="CPU-bound processes run beside the stack")
     parser.add_argument("--no-restart", action="store_true", help="do not restart PostgreSQL")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/reliability.md")
     parser.add_argument("--work-dir", type=Path, help="keep the stack's state and log here (default: temporary)")
@@ -43,6 +45,8 @@ def main() -> int:
         jobs=args.jobs,
         rate=args.rate,
         restart_postgres=not args.no_restart,
+        time_limit=args.time_limit,
+        cpu_hogs=args.cpu_hogs,
     )
     if args.work_dir:
         args.work_dir.mkdir(parents=True, exist_ok=True)

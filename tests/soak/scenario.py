@@ -43,7 +43,9 @@ import psycopg
 import websockets
 from botocore.config import Config
 
+from bench import process_cpu
 from infra.local.stack import LocalStack
+from tests.soak.cpu_hog import cpu_hogs
 
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -66,7 +68,14 @@ class SoakConfig:
     reconnect_share: float = 0.1
     throttle_share: float = 0.05
     restart_postgres: bool = True
-    time_limit: float = 540.0
+    # The load alone takes jobs / rate (417 s at full size); with 40 % to spare, the full soak must end
+    # within 540 s while a CPU-bound process runs beside it.
+    time_limit: float = 900.0
+    # The soak must end with this share of its time limit unused: a soak that only just fits proves
+    # the machine it ran on, not the stack.
+    spare_share: float = 0.4
+    # CPU-bound processes run beside the stack for the whole soak (a machine doing something else).
+    cpu_hogs: int = 1
     seed: int = 7
     # Concurrent batches per SQS event source (the stack's --pollers; its default is 2). Lambda
     # starts an SQS trigger with five; the push queue's fan-out to 500 clients needs more than two.
@@ -116,7 +125,21 @@ class SoakResult:
     function_errors: list[str]
     throttled_posts: int
     killed_invocations: int
-    timed_out: bool  # the time limit cut the load or the faults short
+    timed_out: bool  # the time limit cut the load, the faults or the wait for terminal events short
+    stack_cpu_seconds: float  # user + system time of every process of the stack during the load
+
+    @property
+    def spare(self) -> float:
+        """The share of the time limit left unused."""
+        return 1.0 - self.seconds / self.config.time_limit
+
+    @property
+    def too_slow(self) -> bool:
+        return self.timed_out or self.spare < self.config.spare_share
+
+    @property
+    def cpu_per_job_ms(self) -> float:
+        return self.stack_cpu_seconds * 1000 / max(1, self.tally.submitted)
 
     @property
     def ok(self) -> bool:
@@ -129,8 +152,28 @@ class SoakResult:
             and not self.tally.http_5xx
             and not self.function_errors
             and self.jobs_by_status.get("succeeded", 0) == self.tally.submitted
-            and not self.timed_out
+            and not self.too_slow
         )
+
+    def verdict(self) -> str:
+        c = self.config
+        if self.timed_out:
+            return (
+                f"FAIL: too slow (the {c.time_limit:.0f} s time limit was reached with {self.tally.submitted}"
+                f" of {c.jobs} jobs submitted)"
+            )
+        if self.too_slow:
+            return (
+                f"FAIL: too slow ({self.seconds:.0f} s of the {c.time_limit:.0f} s limit: {self.spare:.0%} spare,"
+                f" {c.spare_share:.0%} required)"
+            )
+        return "PASS" if self.ok else "FAIL"
+
+    def _missed_row(self) -> str:
+        if self.timed_out:
+            # Events still on their way when time ran out say the stack is slow, not that it lost them.
+            return f"not counted: time ran out ({self.missed_terminal} outstanding)"
+        return f"{self.missed_terminal} of {self.clients_checked} clients × their jobs"
 
     def table(self) -> str:
         c, t = self.config, self.tally
@@ -140,12 +183,15 @@ class SoakResult:
             ("jobs submitted (202)", f"{t.submitted} at {c.rate:g}/s"),
             ("WebSocket clients / users", f"{c.clients} / {c.users}"),
             ("duration", f"{self.seconds:.0f} s" + (" (**time limit reached**)" if self.timed_out else "")),
+            ("time limit, spare", f"{c.time_limit:.0f} s, {self.spare:.0%} spare (≥ {c.spare_share:.0%} required)"),
+            ("CPU-bound processes beside the stack", str(c.cpu_hogs)),
+            ("stack CPU per job (every process of the stack)", f"{self.cpu_per_job_ms:.1f} ms"),
             ("jobs by final status", ", ".join(f"{k} {v}" for k, v in sorted(self.jobs_by_status.items()))),
             ("**lost** (no row, not terminal, or body never completed)", str(self.lost + self.not_terminal)),
             ("**double-run** (body completed more than once)", str(self.double_run)),
             (
                 "**missed terminal events** (connected owner neither received nor fetched)",
-                f"{self.missed_terminal} of {self.clients_checked} clients × their jobs",
+                self._missed_row(),
             ),
             ("**DLQ = poison**", f"{len(self.dlq_bodies)} in DLQ, {len(t.poison)} poison sent: {dlq_verdict}"),
             ("**HTTP 5xx**", str(len(t.http_5xx))),
@@ -165,7 +211,7 @@ class SoakResult:
         ]
         lines = ["| | |", "|---|---|", *(f"| {label} | {value} |" for label, value in rows)]
         lines.append("")
-        lines.append(f"Result: **{'PASS' if self.ok else 'FAIL'}**")
+        lines.append(f"Result: **{self.verdict()}**")
         return "\n".join(lines)
 
 
@@ -500,7 +546,10 @@ class Soak:
         await asyncio.gather(*late, return_exceptions=True)
         self.timed_out = bool(late)
         for _ in range(100_000):  # bounded by the deadline
-            if self._all_seen() or time.monotonic() > deadline:
+            if self._all_seen():
+                break
+            if time.monotonic() > deadline:
+                self.timed_out = True
                 break
             await asyncio.sleep(0.5)
         for client in self.clients:
@@ -576,10 +625,13 @@ def run_soak(config: SoakConfig, *, work_dir: Path) -> SoakResult:
         with stack:
             tokens = _create_users(stack, config.users)
             soak = Soak(config, stack, tokens, receipts)
+            cpu_before = process_cpu.snapshot(stack.pid)
             try:
-                asyncio.run(soak.run())
+                with cpu_hogs(config.cpu_hogs):
+                    asyncio.run(soak.run())
             finally:
                 soak.pool.shutdown(wait=True)
+            stack_cpu = sum(process_cpu.spent_by_role(cpu_before, process_cpu.snapshot(stack.pid)).values())
             dlq = _drain(soak.sqs, soak.dlq, settle_seconds=15, limit_seconds=120)
             seconds = time.monotonic() - started
             with psycopg.connect(database_url) as db:
@@ -626,4 +678,5 @@ def run_soak(config: SoakConfig, *, work_dir: Path) -> SoakResult:
         throttled_posts=logs.count("429 LimitExceededException (injected)"),
         killed_invocations=len(killed),
         timed_out=soak.timed_out,
+        stack_cpu_seconds=stack_cpu,
     )

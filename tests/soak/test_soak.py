@@ -72,6 +72,13 @@ def test_no_http_5xx_and_no_unhandled_exception(soak: SoakResult) -> None:
     assert soak.function_errors == []
 
 
+def test_it_keeps_its_pace_beside_a_cpu_bound_process(soak: SoakResult) -> None:
+    assert soak.config.cpu_hogs == 1
+    assert not soak.timed_out
+    assert soak.spare >= soak.config.spare_share, soak.verdict()
+    assert soak.stack_cpu_seconds > 0
+
+
 def test_the_faults_really_happened(soak: SoakResult) -> None:
     # A soak whose faults did not fire proves nothing.
     tally = soak.tally
