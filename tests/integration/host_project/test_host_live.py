@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import websockets
 
 from infra.local.stack import LocalStack
+from tests.integration.host_project.browser import Browser
 from tests.integration.host_project.host_repo import HOST_SETTINGS, build_host_repo
-from tests.integration.local_stack.client import WAIT_SECONDS, Api, connect, subscribe
+from tests.integration.local_stack.client import WAIT_SECONDS, Api, subscribe
 
 pytestmark = pytest.mark.slow
 
@@ -61,16 +63,19 @@ async def _frames_until_complete(ws: Any, job_id: str) -> list[dict[str, Any]]:
                 return frames
 
 
-def _follow(api: Api, person_id: str, submission: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _follow(
+    client: Api | Browser, person_id: str, submission: dict[str, Any], *, ws_url: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Connects with a ticket, subscribes to the person's topic, then submits (nothing missed)."""
 
     async def journey() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        ticket = api.ticket()
-        assert ticket["topics"] == [f"user:{person_id}"]
-        ws = await connect(api)
+        ticket = client.ticket()
+        # The host's settings read the WebSocket API's URL from the stack (SSM): the local gateway.
+        assert (ticket["topics"], ticket["websocket_url"]) == ([f"user:{person_id}"], ws_url)
+        ws = await websockets.connect(f"{ws_url}?ticket={ticket['ticket']}", open_timeout=WAIT_SECONDS)
         try:
             await subscribe(ws, f"user:{person_id}")
-            status, job = api.call("POST", "/api/jobs/", submission)
+            status, job = client.call("POST", "/api/jobs/", submission)
             assert status == 202, job
             return job, await _frames_until_complete(ws, job["id"])
         finally:
@@ -106,11 +111,20 @@ def test_the_host_runs_its_own_settings_and_tasks(host_stack: LocalStack, person
     assert not any(name.startswith("demo.") or name in ("word_count", "countdown") for name in names)
 
 
-def test_a_person_follows_the_hosts_task_live_on_their_uuid_topic(person: tuple[str, Api]) -> None:
-    person_id, api = person
+def test_a_person_logs_in_by_email_and_follows_the_hosts_task_live(
+    host_stack: LocalStack, person: tuple[str, Api]
+) -> None:
+    person_id, _ = person
     assert str(uuid.UUID(person_id)) == person_id
+    browser = Browser(host_stack.http_url)
+    assert browser.log_in(EMAIL, "not-her-password") == 200  # the form again: no session
+    assert not browser.logged_in
+    assert browser.log_in(EMAIL, PASSWORD) == 302
+    assert browser.logged_in
 
-    job, frames = _follow(api, person_id, {"task": "reports.greet", "params": {"name": "Ada"}})
+    job, frames = _follow(
+        browser, person_id, {"task": "reports.greet", "params": {"name": "Ada"}}, ws_url=host_stack.ws_url
+    )
 
     by_seq = _check_followed(frames, person_id=person_id, job=job)
     assert "job.running" in [event["type"] for event in by_seq]
@@ -118,16 +132,17 @@ def test_a_person_follows_the_hosts_task_live_on_their_uuid_topic(person: tuple[
         (50, "composing")
     ]
     assert by_seq[-1]["result"] == {"greeting": "Hello, Ada!"}
-    status, stored = api.call("GET", f"/api/jobs/{job['id']}/")
+    status, stored = browser.call("GET", f"/api/jobs/{job['id']}/")
     assert (status, stored["status"], stored["result"]) == (200, "succeeded", {"greeting": "Hello, Ada!"})
 
 
-def test_a_person_follows_the_hosts_django_task_live(person: tuple[str, Api]) -> None:
+def test_a_program_of_hers_follows_the_hosts_django_task_live(host_stack: LocalStack, person: tuple[str, Api]) -> None:
+    """Her API token (a program acting for her): a django-tasks task by module path, args and kwargs."""
     person_id, api = person
     text = "the host counts these six words"
     submission = {"task": f"{HOST_TASKS}.word_total", "params": {"args": [text], "kwargs": {"extra": 2}}}
 
-    job, frames = _follow(api, person_id, submission)
+    job, frames = _follow(api, person_id, submission, ws_url=host_stack.ws_url)
 
     by_seq = _check_followed(frames, person_id=person_id, job=job)
     assert by_seq[-1]["result"] == len(text.split()) + 2
