@@ -95,6 +95,7 @@ def main() -> int:
     # A known superuser password is fine in the stack's own SQLite file, never in someone's database.
     demo_user = is_local_sqlite(database_url, args.state_dir) or args.demo_user_anywhere
     log = LogStream()
+    secrets = local_secrets()
     stack = Stack(
         StackOptions(
             host=args.host,
@@ -109,7 +110,7 @@ def main() -> int:
             max_connection_seconds=args.max_connection_seconds,
             concurrency=args.concurrency,
             pollers_per_queue=args.pollers,
-            secrets=local_secrets(),
+            secrets=secrets,
             database_url=database_url,
             environment=environment,
             throttle_share=args.throttle_share,
@@ -118,6 +119,9 @@ def main() -> int:
         moto=moto,
     )
     os.environ["DATABASE_URL"] = database_url
+    # Setup (migrations, the demo user) runs Django here with the Django function's settings, which
+    # may insist on the secret key as a stage's do; the function's own key, then.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets["DJANGO_SECRET_KEY"])
     os.environ["DJANGO_SETTINGS_MODULE"] = stack.spec.django_settings  # the functions' settings
 
     async def serve() -> int:

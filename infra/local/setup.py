@@ -70,7 +70,10 @@ def ensure_demo_user() -> None:
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(username=DEMO_USERNAME, defaults={"is_staff": True})
+    # By the model's USERNAME_FIELD: a project's own user model may log in by e-mail, with no username.
+    user, created = user_model._default_manager.get_or_create(
+        **{user_model.USERNAME_FIELD: DEMO_USERNAME}, defaults={"is_staff": True}
+    )
     if created or not user.check_password(DEMO_PASSWORD):
         user.is_staff = True
         user.is_superuser = True

@@ -20,10 +20,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from infra.check.config import REPO, SERVERLESS, ZAPPA
+from infra.check.config import REPO, SERVERLESS, ZAPPA, load_zappa, zappa_stage
 from infra.local.config import STAGE
 from infra.local.moto_server import FAKE_CREDENTIALS
-from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME
+from infra.local.setup import DEMO_PASSWORD, DEMO_USERNAME, local_secrets
 
 START_TIMEOUT = 120.0  # a first start compiles bytecode for four functions on a small machine
 
@@ -82,6 +82,9 @@ class LocalStack:
             # helpers log in as may be made there (make run alone refuses: infra/local/setup.py).
             self.command.append("--demo-user-anywhere")
         self.database_url = database_url
+        # The settings the stack's Django runs with (the stage's Zappa django_settings): the helpers
+        # below run management commands with them, so a project with its own user model works.
+        self.django_settings = str(zappa_stage(load_zappa(zappa_path), STAGE)["django_settings"])
         self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
 
@@ -156,9 +159,15 @@ class LocalStack:
         return int(self.info["pid"])
 
     def django_env(self) -> dict[str, str]:
+        """The environment of a management command on the stack's Django: its settings, database
+        and secret key (settings written for a stage may insist on one, as the Lambda ones do)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "SSM_"))}
         env.update(
-            {"DJANGO_SETTINGS_MODULE": "django_app.config.settings.local", "DATABASE_URL": self.info["database_url"]}
+            {
+                "DJANGO_SETTINGS_MODULE": self.django_settings,
+                "DATABASE_URL": self.info["database_url"],
+                "DJANGO_SECRET_KEY": local_secrets()["DJANGO_SECRET_KEY"],
+            }
         )
         return env
 
@@ -170,16 +179,21 @@ class LocalStack:
         )  # fmt: skip
         return completed.stdout.strip().splitlines()[-1]
 
-    def create_user(self, username: str, password: str) -> None:
+    def create_user(self, username: str, password: str) -> str:
+        """Creates a user whose USERNAME_FIELD (username, or a project's e-mail) is ``username``;
+        returns its primary key (a project's may be a UUID: its ``user:<pk>`` topic)."""
         script = (
             "import django; django.setup()\n"
             "from django.contrib.auth import get_user_model\n"
-            "import sys; get_user_model().objects.create_user(username=sys.argv[1], password=sys.argv[2])\n"
+            "import sys; model = get_user_model()\n"
+            "user = model._default_manager.create_user(**{model.USERNAME_FIELD: sys.argv[1]}, password=sys.argv[2])\n"
+            "print(user.pk)\n"
         )
-        subprocess.run(
+        completed = subprocess.run(
             [sys.executable, "-c", script, username, password],
-            cwd=REPO, env=self.django_env(), check=True, timeout=60, capture_output=True,
+            cwd=REPO, env=self.django_env(), check=True, timeout=60, capture_output=True, text=True,
         )  # fmt: skip
+        return completed.stdout.strip().splitlines()[-1]
 
     def deactivate_user(self, username: str) -> None:
         """``user.is_active = False; user.save()`` as an operator's ``manage.py shell`` would, against
@@ -187,7 +201,7 @@ class LocalStack:
         script = (
             "import django; django.setup()\n"
             "from django.contrib.auth import get_user_model\n"
-            "import sys; user = get_user_model().objects.get(username=sys.argv[1])\n"
+            "import sys; user = get_user_model()._default_manager.get_by_natural_key(sys.argv[1])\n"
             "user.is_active = False; user.save()\n"
         )
         env = {
