@@ -23,6 +23,7 @@ from django_tasks.utils import get_module_path
 from pydantic import BaseModel, ConfigDict, Field
 
 from django_app.jobs.registry import TaskContext, TaskSpec, task_options_check
+from django_app.jobs.retry_policy import retry_options_validate
 
 if TYPE_CHECKING:
     from django_tasks.base import Task
@@ -48,12 +49,24 @@ class JobOptions:
     # retries are opt-in (our own ``@task`` defaults to 3).
     max_attempts: int = 1
     idempotent: bool = False
+    # Retry back-off, as our @task's options (retry_policy.py); None: the worker's settings.
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    retry_max_delay: float | None = None
 
 
 _OPTIONS_ATTRIBUTE = "_polyglot_job_options"
 
 
-def job_options(*, timeout: int = 60, max_attempts: int = 1, idempotent: bool = False) -> Callable[[F], F]:
+def job_options(
+    *,
+    timeout: int = 60,
+    max_attempts: int = 1,
+    idempotent: bool = False,
+    retry_delay: float | None = None,
+    retry_backoff: float | None = None,
+    retry_max_delay: float | None = None,
+) -> Callable[[F], F]:
     """Our worker's options for a function declared with django-tasks' ``@task``, applied under it
     (the decorator nearest the function), so they are known when ``@task`` validates it::
 
@@ -62,7 +75,15 @@ def job_options(*, timeout: int = 60, max_attempts: int = 1, idempotent: bool = 
         def rebuild_index(...): ...
 
     The timeout is checked against the queue's worker when ``@task`` declares the task."""
-    options = JobOptions(timeout=timeout, max_attempts=max_attempts, idempotent=idempotent)
+    retry_options_validate(retry_delay=retry_delay, retry_backoff=retry_backoff, retry_max_delay=retry_max_delay)
+    options = JobOptions(
+        timeout=timeout,
+        max_attempts=max_attempts,
+        idempotent=idempotent,
+        retry_delay=retry_delay,
+        retry_backoff=retry_backoff,
+        retry_max_delay=retry_max_delay,
+    )
 
     def mark(function: F) -> F:
         setattr(function, _OPTIONS_ATTRIBUTE, options)
@@ -125,6 +146,9 @@ def django_task_spec(task: Task[Any, Any]) -> TaskSpec:
         idempotent=options.idempotent,
         queue_name=task.queue_name,
         django_task=task,
+        retry_delay=options.retry_delay,
+        retry_backoff=options.retry_backoff,
+        retry_max_delay=options.retry_max_delay,
     )
 
 

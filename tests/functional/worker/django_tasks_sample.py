@@ -29,6 +29,12 @@ def tell_context(context: JobTaskContext, label: str) -> dict[str, Any]:
     return {"attempt": context.attempt, "id": context.task_result.id, "label": label}
 
 
+@task()
+@job_options(max_attempts=4, retry_delay=5, retry_backoff=3, retry_max_delay=100)
+def flaky_with_backoff() -> None:
+    raise ConnectionError("the remote side is down")
+
+
 @task(queue_name="long")
 @job_options(timeout=600)
 def long_haul() -> str:

@@ -65,6 +65,23 @@ def test_a_task_with_options_has_its_own_backoff(settings: Any) -> None:
     assert retry_policy_of(spec=spec, conf=worker_conf()) == RetryPolicy(base_seconds=7, factor=1, max_seconds=7)
 
 
+def test_a_django_task_takes_the_same_retry_options_through_job_options() -> None:
+    from tests.functional.worker.django_tasks_sample import flaky_with_backoff
+
+    spec = task_get(flaky_with_backoff.module_path)
+    assert spec is not None
+    policy = retry_policy_of(spec=spec, conf=worker_conf())
+    assert policy == RetryPolicy(base_seconds=5, factor=3, max_seconds=100)
+    assert delays(policy, attempts=4, rand=1.0) == [5, 15, 45, 100]
+
+
+def test_job_options_refuse_what_task_refuses() -> None:
+    from django_app.jobs.django_task_bridge import job_options
+
+    with pytest.raises(ValueError, match="retry_backoff must be from 1"):
+        job_options(retry_backoff=0.5)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
