@@ -49,10 +49,25 @@ the stack's CPU, most of that in the first two), and three races, one of which l
    its generic request machinery, hardly any to the SNS backend. ``moto_publish_batch`` answers our
    plain requests by calling that backend itself (see there); moto takes every other request, and
    every one it would refuse.
+
+10. Connections. Werkzeug's server closes every connection after one answer (``Connection: close``),
+   so each call of every client (the pollers, every function) opened a new TCP connection and moto
+   started a new thread for it. AWS keeps connections alive; so does moto now (``_KeepAliveHandler``):
+   a request's body is read whole before moto sees it, so the next request on the connection starts
+   where this one ended. Requests it cannot frame that way (chunked, ``Expect: 100-continue``, a body
+   over 16 MiB) are answered as before, connection closed.
+
+11. Routing, again: for SQS, DynamoDB and the other RPC (JSON, query) services, moto matches every
+   request's path against the service's path templates to pick resource ids out of it, building a
+   werkzeug ``NotFound`` exception each time the path is ``/`` (every SDK call to SQS). The answer
+   depends on the router, host, path and method only, so it is remembered per such key
+   (``_remembered_path_params``), a bounded number of them.
 """
 
 from __future__ import annotations
 
+import io
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -143,6 +158,79 @@ def _parsed_once(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_KEEP_ALIVE_BODY_LIMIT = 16 * 1024 * 1024
+
+
+def keep_alive_handler(base: Any) -> Any:
+    """moto's request handler (``base``), answering HTTP/1.1 requests on a kept-alive connection."""
+
+    class _KeepAliveHandler(base):
+        _keep_alive = False
+
+        def setup(self) -> None:
+            super().setup()
+            # An answer leaves as several writes (headers, body): with Nagle's algorithm on, a kept
+            # connection's second write waits for the client's delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            length = self.headers.get("Content-Length", "0").strip()
+            self._keep_alive = (
+                not self.close_connection
+                and "Transfer-Encoding" not in self.headers
+                and "Expect" not in self.headers
+                and length.isdigit()
+                and int(length) <= _KEEP_ALIVE_BODY_LIMIT
+            )
+            if not self._keep_alive:
+                super().run_wsgi()  # werkzeug's own: answered with Connection: close
+                return
+            connection_file: Any = getattr(self, "rfile")  # noqa: B009 - mypy cannot type base
+            # The body, read whole: werkzeug's server then drains "the rest" of an empty buffer, not
+            # the connection, where the client's next request may already be waiting.
+            self.rfile = io.BytesIO(connection_file.read(int(length)) if int(length) else b"")
+            try:
+                super().run_wsgi()
+            finally:
+                self.rfile = connection_file
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return  # werkzeug adds it to every answer; http.server would then close
+            super().send_header(keyword, value)
+
+    _KeepAliveHandler.__name__ = _KeepAliveHandler.__qualname__ = f"KeepAlive{base.__name__}"
+    return _KeepAliveHandler
+
+
+_PATH_PARAMS_KEPT = 4096
+
+
+def _remembered_path_params(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``RPCRouter._get_path_params``, remembered per (router, host, path, method) (11. above)."""
+    known: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def get_path_params(self: Any, request: Any) -> dict[str, Any]:
+        key = (id(self), request.host, request.raw_path, request.method)
+        params = known.get(key)
+        if params is None:
+            params = method(self, request)
+            if len(known) < _PATH_PARAMS_KEPT:
+                known[key] = params
+        return dict(params)  # each caller its own copy, as each call made a new one
+
+    get_path_params.__wrapped__ = method  # type: ignore[attr-defined]
+    return get_path_params
+
+
+def install_keep_alive() -> None:
+    """Before ``ThreadedMotoServer.start`` makes its server (10. above)."""
+    from moto.moto_server import threaded_moto_server
+
+    handler = keep_alive_handler(threaded_moto_server.MotoRequestHandler)
+    setattr(threaded_moto_server, "MotoRequestHandler", handler)  # noqa: B010 - a class moto imported
+
+
 def install() -> None:
     from moto.dynamodb.responses import DynamoHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -183,6 +271,10 @@ def install() -> None:
     _install_partition_query()
     _install_locked_queue_lists()
     moto_publish_batch.install()
+    install_keep_alive()
+    from moto.core.routing import RPCRouter
+
+    RPCRouter._get_path_params = _remembered_path_params(RPCRouter._get_path_params)  # type: ignore[method-assign]
 
 
 def _install_partition_query() -> None:

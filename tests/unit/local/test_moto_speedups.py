@@ -214,3 +214,91 @@ def test_botocore_data_is_parsed_once_per_process_with_the_same_answers() -> Non
     assert "us-east-1" in patched["regions"][0]
     assert len(patched["files"]) == len(set(patched["files"]))  # each file once
     assert len(plain["files"]) == 3 * len(set(plain["files"]))  # as shipped: once per session
+
+
+def _raw_exchange(endpoint: str, requests: list[bytes]) -> list[bytes]:
+    """Sends each raw request on one connection, reading each answer (Content-Length framed)."""
+    import socket
+
+    host, port = endpoint.removeprefix("http://").split(":")
+    answers = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        for request in requests:
+            sock.sendall(request)
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                if not line:
+                    return answers  # the server closed the connection
+                head += line
+            length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+            answers.append(head + reader.read(length))
+    return answers
+
+
+def _list_queues(endpoint: str, *, extra: str = "", body: bytes = b"{}") -> bytes:
+    host = endpoint.removeprefix("http://")
+    authorization = (
+        "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    )
+    return (
+        f"POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: AmazonSQS.ListQueues\r\n"
+        f"Content-Type: application/x-amz-json-1.0\r\nAuthorization: {authorization}\r\n{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def test_requests_share_a_kept_connection(endpoint: str) -> None:
+    """Werkzeug closes every connection; the stack's moto keeps them, even past an answer that left
+    the body unread (the guard's 403) and a body moto does not need."""
+    refused = _list_queues(endpoint, extra="Origin: http://page.example\r\n", body=b'{"QueueNamePrefix": "x"}')
+
+    answers = _raw_exchange(endpoint, [_list_queues(endpoint), refused, _list_queues(endpoint)])
+
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 403 Forbidden",
+        b"HTTP/1.1 200 OK",
+    ]
+    assert not any(b"connection: close" in answer.lower() for answer in answers)
+
+
+def test_a_client_asking_to_close_gets_its_connection_closed(endpoint: str) -> None:
+    import socket
+
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(_list_queues(endpoint, extra="Connection: close\r\n"))
+        answer = b""
+        for _ in range(100):  # bounded: until the server closes its side
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"connection: close" in answer.lower()
+
+
+def test_remembered_path_params_answer_as_moto_routes() -> None:
+    from types import SimpleNamespace
+
+    from moto.core.routing import RPCRouter, SQSJSONRouter
+    from moto.core.utils import get_service_model
+
+    from infra.local import moto_speedups
+
+    router = SQSJSONRouter(get_service_model("sqs"))
+    remembered = moto_speedups._remembered_path_params(RPCRouter._get_path_params)
+    requests = [
+        SimpleNamespace(host="127.0.0.1:5000", raw_path=path, method="POST")
+        for path in ("/", "/123456789012/jobs", "/123456789012/jobs/", "/", "/123456789012/jobs")
+    ]
+
+    answers = [remembered(router, request) for request in requests]
+
+    assert answers == [RPCRouter._get_path_params(router, request) for request in requests]
+    assert answers[1] == {"AccountId": "123456789012", "QueueName": "jobs"}
+    answers[0]["mutated"] = True
+    assert remembered(router, requests[0]) == {}  # each caller gets its own copy
