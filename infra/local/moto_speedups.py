@@ -62,6 +62,13 @@ the stack's CPU, most of that in the first two), and three races, one of which l
    werkzeug ``NotFound`` exception each time the path is ``/`` (every SDK call to SQS). The answer
    depends on the router, host, path and method only, so it is remembered per such key
    (``_remembered_path_params``), a bounded number of them.
+
+12. Flask. Each request went through a Flask app (request context, URL map, CORS, response
+   finalisation) to reach the one view moto registers for a JSON-protocol service's ``/``: its
+   response class's ``dispatch``. For SQS and DynamoDB requests signed, POSTed to ``/`` with an
+   ``X-Amz-Target``, ``_direct_answer`` calls that same view callback with the request moto's Flask
+   app would have built and turns its answer into the same response, CORS header included (a test
+   compares both answers, header for header). Anything else goes through Flask as before.
 """
 
 from __future__ import annotations
@@ -69,7 +76,7 @@ from __future__ import annotations
 import io
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -223,6 +230,77 @@ def _remembered_path_params(method: Callable[..., Any]) -> Callable[..., Any]:
     return get_path_params
 
 
+_DIRECT_SERVICES = ("sqs", "dynamodb")
+
+
+def _direct_callback(app: Any, environ: dict[str, Any]) -> Callable[..., Any] | None:
+    """The view callback moto's Flask ``app`` routes this request to, when it takes no URL
+    arguments (moto's ``dispatch`` for ``/``); None otherwise."""
+    from moto.core.utils import convert_to_flask_response
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        endpoint, arguments = app.url_map.bind_to_environ(environ).match()
+    except HTTPException:
+        return None
+    view = app.view_functions.get(endpoint)
+    if arguments or not isinstance(view, convert_to_flask_response):
+        return None
+    return view.callback
+
+
+def _direct_answer(
+    app: Any, callback: Callable[..., Any], environ: dict[str, Any], start_response: Any
+) -> Iterable[bytes]:
+    """What Flask and ``convert_to_flask_response`` do around ``callback`` (12. above)."""
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto.core.request import normalize_request
+    from moto.moto_api import recorder
+    from werkzeug.exceptions import HTTPException
+
+    request = normalize_request(app.request_class(environ))
+    try:
+        recorder._record_request(request)
+        result = callback(request, request.raw_url, dict(request.headers))
+    except ClientError as exc:
+        result = 400, {}, exc.response["Error"]["Message"]
+    except HTTPException as exc:  # Flask answers these itself
+        return exc(environ, start_response)
+    status, headers, content = result if len(result) == 3 else (200, {}, result)
+    response = Response(response=content, status=status, headers=headers)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # flask-cors on every moto answer
+    return response(environ, start_response)
+
+
+def install_direct_dispatch(get_application: Callable[..., Any]) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_call: Callable[..., Any] = DomainDispatcherApplication.__call__
+    callbacks: dict[tuple[str, ...], Callable[..., Any] | None] = {}
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        key = _routing_key(environ)
+        if (
+            key is None
+            or key[2] not in _DIRECT_SERVICES
+            or not key[3]  # no X-Amz-Target: not the JSON protocol
+            or environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("PATH_INFO") != "/"
+            or environ.get("QUERY_STRING")
+        ):
+            return original_call(self, environ, start_response)
+        app = get_application(self, environ)
+        if key not in callbacks:
+            callbacks[key] = _direct_callback(app, environ)
+        callback = callbacks[key]
+        if callback is None:
+            return original_call(self, environ, start_response)
+        return _direct_answer(app, callback, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+
+
 def install_keep_alive() -> None:
     """Before ``ThreadedMotoServer.start`` makes its server (10. above)."""
     from moto.moto_server import threaded_moto_server
@@ -249,6 +327,7 @@ def install() -> None:
         return app
 
     DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
+    install_direct_dispatch(get_application)
     for name in (
         "approximate_number_of_messages",
         "approximate_number_of_messages_delayed",

@@ -302,3 +302,68 @@ def test_remembered_path_params_answer_as_moto_routes() -> None:
     assert answers[1] == {"AccountId": "123456789012", "QueueName": "jobs"}
     answers[0]["mutated"] = True
     assert remembered(router, requests[0]) == {}  # each caller gets its own copy
+
+
+_DIRECT_AGAINST_FLASK = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from infra.local import moto_speedups
+moto_speedups.install()
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.test import Client
+
+client = Client(DomainDispatcherApplication(create_backend_app))
+SCOPE = "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+PREFIX = {"sqs": ("AmazonSQS", "1.0"), "dynamodb": ("DynamoDB_20120810", "1.0")}
+
+def call(service, operation, payload):
+    target, version = PREFIX[service]
+    answer = client.post("/", data=json.dumps(payload), headers={
+        "Host": "127.0.0.1:5000", "Authorization": SCOPE.format(service),
+        "X-Amz-Target": f"{target}.{operation}", "Content-Type": f"application/x-amz-json-{version}"})
+    body = answer.get_data(as_text=True)
+    # Timestamps' digits vary the length: checked against the body, then left out with them.
+    assert int(answer.headers["Content-Length"]) == len(answer.get_data())
+    varying = ("date", "x-amzn-requestid", "x-amz-crc32", "content-length")
+    headers = sorted((k, v) for k, v in answer.headers.items() if k.lower() not in varying)
+    for random_field in ("MessageId", "ReceiptHandle", "RequestId", "CreationDateTime", "TableId"):
+        body = __import__("re").sub(f'"{random_field}": ?("[^"]*"|[0-9.]+)', random_field, body)
+    return [answer.status, headers, body]
+
+def run(direct):
+    moto_speedups._DIRECT_SERVICES = ("sqs", "dynamodb") if direct else ()
+    suffix = "direct" if direct else "flasks"  # as long: the same Content-Length
+    queue, table = f"queue-{suffix}", f"table-{suffix}"
+    url = f"http://127.0.0.1:5000/123456789012/{queue}"
+    out = [
+        call("sqs", "CreateQueue", {"QueueName": queue}),
+        call("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "hello",
+             "MessageAttributes": {"a": {"DataType": "String", "StringValue": "b"}}}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["SenderId"],
+             "MessageAttributeNames": ["All"]}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 0}),
+        call("sqs", "DeleteMessageBatch", {"QueueUrl": url, "Entries": [{"Id": "0", "ReceiptHandle": "nope"}]}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url + "-missing"}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 11}),
+        call("dynamodb", "CreateTable", {"TableName": table, "BillingMode": "PAY_PER_REQUEST",
+             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}),
+        call("dynamodb", "PutItem", {"TableName": table, "Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}),
+        call("dynamodb", "GetItem", {"TableName": table, "Key": {"pk": {"S": "a"}}}),
+        call("dynamodb", "Query", {"TableName": table, "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "a"}}}),
+        call("dynamodb", "GetItem", {"TableName": "missing", "Key": {"pk": {"S": "a"}}}),
+    ]
+    return json.loads(json.dumps(out).replace(suffix, "name"))
+
+d, f = run(True), run(False)
+print(json.dumps({"direct": d, "flask": f}))
+"""
+
+
+def test_direct_answers_are_flasks_header_for_header() -> None:
+    """moto_speedups 12: SQS and DynamoDB answered without Flask, as Flask answered them."""
+    result = _script_result(_DIRECT_AGAINST_FLASK, "patched")
+
+    assert result["direct"] == result["flask"]
+    assert [answer[0] for answer in result["direct"]][:4] == ["200 OK"] * 4
