@@ -69,11 +69,22 @@ the stack's CPU, most of that in the first two), and three races, one of which l
    ``X-Amz-Target``, ``_direct_answer`` calls that same view callback with the request moto's Flask
    app would have built and turns its answer into the same response, CORS header included (a test
    compares both answers, header for header). Anything else goes through Flask as before.
+
+13. ``BaseResponse.call_action`` lists its class's methods with ``inspect.getmembers`` on every
+   request to check that the action is one of them; the list is made once per class
+   (``_methods_once``): moto's response classes do not gain methods while it serves.
+
+14. Request headers. ``http.server`` hands each request's header block to the ``email`` package's
+   feed parser (``http.client.parse_headers``), a good part of a small request's cost. Plain blocks,
+   one ``Name: value`` per line, are read into the same ``HTTPMessage`` directly
+   (``_parse_plain_headers``); anything else (folded lines, a line without a name) goes to the
+   email parser as before. Installed in moto's process only.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -301,6 +312,49 @@ def install_direct_dispatch(get_application: Callable[..., Any]) -> None:
     DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
 
 
+def _methods_once(method_names: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    """``method_names_from_class``, once per class (13. above)."""
+    known: dict[object, list[str]] = {}
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        if clazz not in known:
+            known[clazz] = method_names(clazz)
+        return known[clazz]
+
+    return method_names_from_class
+
+
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:")
+
+
+def _parse_plain_headers(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``http.client.parse_headers`` without the email parser for plain header blocks (14. above)."""
+    import http.client
+
+    def parse_headers(fp: Any, _class: Any = http.client.HTTPMessage) -> Any:
+        lines = http.client._read_headers(fp)  # type: ignore[attr-defined]
+        message = _class()
+        for line in lines:
+            if line in (b"\r\n", b"\n", b""):
+                break  # the blank line ending the block (or the end of the stream)
+            if not _HEADER_NAME.match(line):
+                # Folded or odd: the email parser, on the block as read.
+                return original(io.BytesIO(b"".join(lines)), _class)
+            name, _, value = line.decode("iso-8859-1").partition(":")
+            # The email package's compat32 policy: value without leading blanks and line ending.
+            message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+        message.set_payload("")
+        return message
+
+    return parse_headers
+
+
+def install_plain_headers() -> None:
+    import http.client
+
+    http.client.parse_headers = _parse_plain_headers(http.client.parse_headers)
+
+
 def install_keep_alive() -> None:
     """Before ``ThreadedMotoServer.start`` makes its server (10. above)."""
     from moto.moto_server import threaded_moto_server
@@ -351,9 +405,15 @@ def install() -> None:
     _install_locked_queue_lists()
     moto_publish_batch.install()
     install_keep_alive()
+    install_plain_headers()
     from moto.core.routing import RPCRouter
 
     RPCRouter._get_path_params = _remembered_path_params(RPCRouter._get_path_params)  # type: ignore[method-assign]
+    from moto.core import responses
+
+    if not callable(getattr(responses, "method_names_from_class", None)):
+        raise RuntimeError("moto changed: moto.core.responses.method_names_from_class is gone (moto_speedups 13.)")
+    responses.method_names_from_class = _methods_once(responses.method_names_from_class)  # type: ignore[assignment]
 
 
 def _install_partition_query() -> None:

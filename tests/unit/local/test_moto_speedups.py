@@ -367,3 +367,49 @@ def test_direct_answers_are_flasks_header_for_header() -> None:
 
     assert result["direct"] == result["flask"]
     assert [answer[0] for answer in result["direct"]][:4] == ["200 OK"] * 4
+
+
+def test_method_names_are_listed_once_per_class_with_the_same_answer() -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.sqs.responses import SQSResponse
+
+    from infra.local import moto_speedups
+
+    listed: list[object] = []
+
+    def counting(clazz: object) -> list[str]:
+        listed.append(clazz)
+        return method_names_from_class(clazz)
+
+    once = moto_speedups._methods_once(counting)
+
+    assert once(SQSResponse) == once(SQSResponse) == method_names_from_class(SQSResponse)
+    assert "receive_message" in once(SQSResponse)
+    assert listed == [SQSResponse]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"Host: 127.0.0.1:5000\r\nX-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: 2\r\n\r\n",
+        b"Host:127.0.0.1\r\nX-Dup: a\r\nx-dup: b  \r\nEmpty:\r\nTabbed:\t v\r\n\r\n",
+        b"Host: h\r\nFolded: one\r\n  two\r\n\r\n",  # obsolete folding: the email parser
+        b"Host: h\r\nno colon here\r\nAfter: x\r\n\r\n",  # a defect: the email parser
+        b"Host: h\nBare-LF: yes\n\n",
+        b"Latin: caf\xe9\r\n\r\n",
+        b"Host: h\r\n",  # the stream ends inside the block
+    ],
+)
+def test_plain_headers_parse_as_the_email_parser_does(block: bytes) -> None:
+    import http.client
+    import io
+
+    from infra.local import moto_speedups
+
+    parse = moto_speedups._parse_plain_headers(http.client.parse_headers)
+    ours, theirs = parse(io.BytesIO(block + b"BODY")), http.client.parse_headers(io.BytesIO(block + b"BODY"))
+
+    assert ours.items() == theirs.items()
+    assert ours.get_all("x-dup") == theirs.get_all("x-dup")
+    assert type(ours) is type(theirs)
+    assert ours.get_payload() == theirs.get_payload()
