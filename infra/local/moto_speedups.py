@@ -49,12 +49,45 @@ the stack's CPU, most of that in the first two), and three races, one of which l
    its generic request machinery, hardly any to the SNS backend. ``moto_publish_batch`` answers our
    plain requests by calling that backend itself (see there); moto takes every other request, and
    every one it would refuse.
+
+10. Connections. Werkzeug's server closes every connection after one answer (``Connection: close``),
+   so each call of every client (the pollers, every function) opened a new TCP connection and moto
+   started a new thread for it. AWS keeps connections alive; so does moto now (``_KeepAliveHandler``):
+   a request's body is read whole before moto sees it, so the next request on the connection starts
+   where this one ended. Requests it cannot frame that way (chunked, ``Expect: 100-continue``, a body
+   over 16 MiB) are answered as before, connection closed.
+
+11. Routing, again: for SQS, DynamoDB and the other RPC (JSON, query) services, moto matches every
+   request's path against the service's path templates to pick resource ids out of it, building a
+   werkzeug ``NotFound`` exception each time the path is ``/`` (every SDK call to SQS). The answer
+   depends on the router, host, path and method only, so it is remembered per such key
+   (``_remembered_path_params``), a bounded number of them.
+
+12. Flask. Each request went through a Flask app (request context, URL map, CORS, response
+   finalisation) to reach the one view moto registers for a JSON-protocol service's ``/``: its
+   response class's ``dispatch``. For SQS and DynamoDB requests signed, POSTed to ``/`` with an
+   ``X-Amz-Target``, ``_direct_answer`` calls that same view callback with the request moto's Flask
+   app would have built and turns its answer into the same response, CORS header included (a test
+   compares both answers, header for header). Anything else goes through Flask as before.
+
+13. ``BaseResponse.call_action`` lists its class's methods with ``inspect.getmembers`` on every
+   request to check that the action is one of them; the list is made once per class
+   (``_methods_once``): moto's response classes do not gain methods while it serves.
+
+14. Request headers. ``http.server`` hands each request's header block to the ``email`` package's
+   feed parser (``http.client.parse_headers``), a good part of a small request's cost. Plain blocks,
+   one ``Name: value`` per line, are read into the same ``HTTPMessage`` directly
+   (``_parse_plain_headers``); anything else (folded lines, a line without a name) goes to the
+   email parser as before. Installed in moto's process only.
 """
 
 from __future__ import annotations
 
+import io
+import re
+import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -143,6 +176,193 @@ def _parsed_once(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_KEEP_ALIVE_BODY_LIMIT = 16 * 1024 * 1024
+
+
+def keep_alive_handler(base: Any) -> Any:
+    """moto's request handler (``base``), answering HTTP/1.1 requests on a kept-alive connection."""
+
+    class _KeepAliveHandler(base):
+        _keep_alive = False
+
+        def setup(self) -> None:
+            super().setup()
+            # An answer leaves as several writes (headers, body): with Nagle's algorithm on, a kept
+            # connection's second write waits for the client's delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            length = self.headers.get("Content-Length", "0").strip()
+            self._keep_alive = (
+                not self.close_connection
+                and "Transfer-Encoding" not in self.headers
+                and "Expect" not in self.headers
+                and length.isdigit()
+                and int(length) <= _KEEP_ALIVE_BODY_LIMIT
+            )
+            if not self._keep_alive:
+                super().run_wsgi()  # werkzeug's own: answered with Connection: close
+                return
+            connection_file: Any = getattr(self, "rfile")  # noqa: B009 - mypy cannot type base
+            # The body, read whole: werkzeug's server then drains "the rest" of an empty buffer, not
+            # the connection, where the client's next request may already be waiting.
+            self.rfile = io.BytesIO(connection_file.read(int(length)) if int(length) else b"")
+            try:
+                super().run_wsgi()
+            finally:
+                self.rfile = connection_file
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return  # werkzeug adds it to every answer; http.server would then close
+            super().send_header(keyword, value)
+
+    _KeepAliveHandler.__name__ = _KeepAliveHandler.__qualname__ = f"KeepAlive{base.__name__}"
+    return _KeepAliveHandler
+
+
+_PATH_PARAMS_KEPT = 4096
+
+
+def _remembered_path_params(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``RPCRouter._get_path_params``, remembered per (router, host, path, method) (11. above)."""
+    known: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def get_path_params(self: Any, request: Any) -> dict[str, Any]:
+        key = (id(self), request.host, request.raw_path, request.method)
+        params = known.get(key)
+        if params is None:
+            params = method(self, request)
+            if len(known) < _PATH_PARAMS_KEPT:
+                known[key] = params
+        return dict(params)  # each caller its own copy, as each call made a new one
+
+    get_path_params.__wrapped__ = method  # type: ignore[attr-defined]
+    return get_path_params
+
+
+_DIRECT_SERVICES = ("sqs", "dynamodb")
+
+
+def _direct_callback(app: Any, environ: dict[str, Any]) -> Callable[..., Any] | None:
+    """The view callback moto's Flask ``app`` routes this request to, when it takes no URL
+    arguments (moto's ``dispatch`` for ``/``); None otherwise."""
+    from moto.core.utils import convert_to_flask_response
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        endpoint, arguments = app.url_map.bind_to_environ(environ).match()
+    except HTTPException:
+        return None
+    view = app.view_functions.get(endpoint)
+    if arguments or not isinstance(view, convert_to_flask_response):
+        return None
+    return view.callback
+
+
+def _direct_answer(
+    app: Any, callback: Callable[..., Any], environ: dict[str, Any], start_response: Any
+) -> Iterable[bytes]:
+    """What Flask and ``convert_to_flask_response`` do around ``callback`` (12. above)."""
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto.core.request import normalize_request
+    from moto.moto_api import recorder
+    from werkzeug.exceptions import HTTPException
+
+    request = normalize_request(app.request_class(environ))
+    try:
+        recorder._record_request(request)
+        result = callback(request, request.raw_url, dict(request.headers))
+    except ClientError as exc:
+        result = 400, {}, exc.response["Error"]["Message"]
+    except HTTPException as exc:  # Flask answers these itself
+        return exc(environ, start_response)
+    status, headers, content = result if len(result) == 3 else (200, {}, result)
+    response = Response(response=content, status=status, headers=headers)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # flask-cors on every moto answer
+    return response(environ, start_response)
+
+
+def install_direct_dispatch(get_application: Callable[..., Any]) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_call: Callable[..., Any] = DomainDispatcherApplication.__call__
+    callbacks: dict[tuple[str, ...], Callable[..., Any] | None] = {}
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        key = _routing_key(environ)
+        if (
+            key is None
+            or key[2] not in _DIRECT_SERVICES
+            or not key[3]  # no X-Amz-Target: not the JSON protocol
+            or environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("PATH_INFO") != "/"
+            or environ.get("QUERY_STRING")
+        ):
+            return original_call(self, environ, start_response)
+        app = get_application(self, environ)
+        if key not in callbacks:
+            callbacks[key] = _direct_callback(app, environ)
+        callback = callbacks[key]
+        if callback is None:
+            return original_call(self, environ, start_response)
+        return _direct_answer(app, callback, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+
+
+def _methods_once(method_names: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    """``method_names_from_class``, once per class (13. above)."""
+    known: dict[object, list[str]] = {}
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        if clazz not in known:
+            known[clazz] = method_names(clazz)
+        return known[clazz]
+
+    return method_names_from_class
+
+
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:")
+
+
+def _parse_plain_headers(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``http.client.parse_headers`` without the email parser for plain header blocks (14. above)."""
+    import http.client
+
+    def parse_headers(fp: Any, _class: Any = http.client.HTTPMessage) -> Any:
+        lines = http.client._read_headers(fp)  # type: ignore[attr-defined]
+        message = _class()
+        for line in lines:
+            if line in (b"\r\n", b"\n", b""):
+                break  # the blank line ending the block (or the end of the stream)
+            if not _HEADER_NAME.match(line):
+                # Folded or odd: the email parser, on the block as read.
+                return original(io.BytesIO(b"".join(lines)), _class)
+            name, _, value = line.decode("iso-8859-1").partition(":")
+            # The email package's compat32 policy: value without leading blanks and line ending.
+            message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+        message.set_payload("")
+        return message
+
+    return parse_headers
+
+
+def install_plain_headers() -> None:
+    import http.client
+
+    http.client.parse_headers = _parse_plain_headers(http.client.parse_headers)
+
+
+def install_keep_alive() -> None:
+    """Before ``ThreadedMotoServer.start`` makes its server (10. above)."""
+    from moto.moto_server import threaded_moto_server
+
+    handler = keep_alive_handler(threaded_moto_server.MotoRequestHandler)
+    setattr(threaded_moto_server, "MotoRequestHandler", handler)  # noqa: B010 - a class moto imported
+
+
 def install() -> None:
     from moto.dynamodb.responses import DynamoHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -161,6 +381,7 @@ def install() -> None:
         return app
 
     DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
+    install_direct_dispatch(get_application)
     for name in (
         "approximate_number_of_messages",
         "approximate_number_of_messages_delayed",
@@ -183,6 +404,16 @@ def install() -> None:
     _install_partition_query()
     _install_locked_queue_lists()
     moto_publish_batch.install()
+    install_keep_alive()
+    install_plain_headers()
+    from moto.core.routing import RPCRouter
+
+    RPCRouter._get_path_params = _remembered_path_params(RPCRouter._get_path_params)  # type: ignore[method-assign]
+    from moto.core import responses
+
+    if not callable(getattr(responses, "method_names_from_class", None)):
+        raise RuntimeError("moto changed: moto.core.responses.method_names_from_class is gone (moto_speedups 13.)")
+    responses.method_names_from_class = _methods_once(responses.method_names_from_class)  # type: ignore[assignment]
 
 
 def _install_partition_query() -> None:

@@ -14,16 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.config import Config
-
 from infra.local.config import SqsSource
 from infra.local.events import sqs_record
 from infra.local.functions import FunctionPool, Invocation
 from infra.local.logstream import LogStream
-from infra.local.resources import aws_client
+from infra.local.sqs_client import SqsClient
 
 LONG_POLL_SECONDS = 20  # what Lambda's pollers use
-_CLIENT_CONFIG = Config(retries={"max_attempts": 1}, read_timeout=LONG_POLL_SECONDS + 10)
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,8 @@ class Poller:
         self.region = region
         self.executor = executor
         self.log = log
-        self.sqs = aws_client("sqs", endpoint=endpoint, region=region, config=_CLIENT_CONFIG)
+        # Its own kept connection (sqs_client.py), one call at a time.
+        self.sqs = SqsClient(endpoint, region=region, timeout=LONG_POLL_SECONDS + 10)
         self.stopping = asyncio.Event()
         self.batches = 0
         self.invoking = False  # a batch is in the function: stopping waits for it
@@ -89,15 +87,13 @@ class Poller:
         return await loop.run_in_executor(self.executor, lambda: getattr(self.sqs, method)(**kwargs))
 
     async def _receive(self, count: int, wait: float) -> list[dict[str, Any]]:
-        answer = await self._call(
+        messages: list[dict[str, Any]] = await self._call(
             "receive_message",
-            QueueUrl=self.target.queue_url,
-            MaxNumberOfMessages=max(1, min(10, count)),
-            WaitTimeSeconds=int(max(0, min(LONG_POLL_SECONDS, wait))),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
+            queue_url=self.target.queue_url,
+            max_messages=max(1, min(10, count)),
+            wait_seconds=int(max(0, min(LONG_POLL_SECONDS, wait))),
         )
-        return list(answer.get("Messages", []))
+        return messages
 
     async def batch(self) -> list[dict[str, Any]]:
         source = self.target.source
@@ -153,8 +149,8 @@ class Poller:
             try:
                 await self._call(
                     "delete_message_batch",
-                    QueueUrl=self.target.queue_url,
-                    Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(chunk)],
+                    queue_url=self.target.queue_url,
+                    entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(chunk)],
                 )
             except Exception as error:  # the messages come back: at-least-once, as on AWS
                 self.log.line("sqs-poller", f"{queue_name}: delete failed: {error}")

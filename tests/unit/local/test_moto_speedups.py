@@ -214,3 +214,202 @@ def test_botocore_data_is_parsed_once_per_process_with_the_same_answers() -> Non
     assert "us-east-1" in patched["regions"][0]
     assert len(patched["files"]) == len(set(patched["files"]))  # each file once
     assert len(plain["files"]) == 3 * len(set(plain["files"]))  # as shipped: once per session
+
+
+def _raw_exchange(endpoint: str, requests: list[bytes]) -> list[bytes]:
+    """Sends each raw request on one connection, reading each answer (Content-Length framed)."""
+    import socket
+
+    host, port = endpoint.removeprefix("http://").split(":")
+    answers = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        for request in requests:
+            sock.sendall(request)
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                if not line:
+                    return answers  # the server closed the connection
+                head += line
+            length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+            answers.append(head + reader.read(length))
+    return answers
+
+
+def _list_queues(endpoint: str, *, extra: str = "", body: bytes = b"{}") -> bytes:
+    host = endpoint.removeprefix("http://")
+    authorization = (
+        "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    )
+    return (
+        f"POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: AmazonSQS.ListQueues\r\n"
+        f"Content-Type: application/x-amz-json-1.0\r\nAuthorization: {authorization}\r\n{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def test_requests_share_a_kept_connection(endpoint: str) -> None:
+    """Werkzeug closes every connection; the stack's moto keeps them, even past an answer that left
+    the body unread (the guard's 403) and a body moto does not need."""
+    refused = _list_queues(endpoint, extra="Origin: http://page.example\r\n", body=b'{"QueueNamePrefix": "x"}')
+
+    answers = _raw_exchange(endpoint, [_list_queues(endpoint), refused, _list_queues(endpoint)])
+
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 403 Forbidden",
+        b"HTTP/1.1 200 OK",
+    ]
+    assert not any(b"connection: close" in answer.lower() for answer in answers)
+
+
+def test_a_client_asking_to_close_gets_its_connection_closed(endpoint: str) -> None:
+    import socket
+
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(_list_queues(endpoint, extra="Connection: close\r\n"))
+        answer = b""
+        for _ in range(100):  # bounded: until the server closes its side
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"connection: close" in answer.lower()
+
+
+def test_remembered_path_params_answer_as_moto_routes() -> None:
+    from types import SimpleNamespace
+
+    from moto.core.routing import RPCRouter, SQSJSONRouter
+    from moto.core.utils import get_service_model
+
+    from infra.local import moto_speedups
+
+    router = SQSJSONRouter(get_service_model("sqs"))
+    remembered = moto_speedups._remembered_path_params(RPCRouter._get_path_params)
+    requests = [
+        SimpleNamespace(host="127.0.0.1:5000", raw_path=path, method="POST")
+        for path in ("/", "/123456789012/jobs", "/123456789012/jobs/", "/", "/123456789012/jobs")
+    ]
+
+    answers = [remembered(router, request) for request in requests]
+
+    assert answers == [RPCRouter._get_path_params(router, request) for request in requests]
+    assert answers[1] == {"AccountId": "123456789012", "QueueName": "jobs"}
+    answers[0]["mutated"] = True
+    assert remembered(router, requests[0]) == {}  # each caller gets its own copy
+
+
+_DIRECT_AGAINST_FLASK = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from infra.local import moto_speedups
+moto_speedups.install()
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.test import Client
+
+client = Client(DomainDispatcherApplication(create_backend_app))
+SCOPE = "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=0"
+PREFIX = {"sqs": ("AmazonSQS", "1.0"), "dynamodb": ("DynamoDB_20120810", "1.0")}
+
+def call(service, operation, payload):
+    target, version = PREFIX[service]
+    answer = client.post("/", data=json.dumps(payload), headers={
+        "Host": "127.0.0.1:5000", "Authorization": SCOPE.format(service),
+        "X-Amz-Target": f"{target}.{operation}", "Content-Type": f"application/x-amz-json-{version}"})
+    body = answer.get_data(as_text=True)
+    # Timestamps' digits vary the length: checked against the body, then left out with them.
+    assert int(answer.headers["Content-Length"]) == len(answer.get_data())
+    varying = ("date", "x-amzn-requestid", "x-amz-crc32", "content-length")
+    headers = sorted((k, v) for k, v in answer.headers.items() if k.lower() not in varying)
+    for random_field in ("MessageId", "ReceiptHandle", "RequestId", "CreationDateTime", "TableId"):
+        body = __import__("re").sub(f'"{random_field}": ?("[^"]*"|[0-9.]+)', random_field, body)
+    return [answer.status, headers, body]
+
+def run(direct):
+    moto_speedups._DIRECT_SERVICES = ("sqs", "dynamodb") if direct else ()
+    suffix = "direct" if direct else "flasks"  # as long: the same Content-Length
+    queue, table = f"queue-{suffix}", f"table-{suffix}"
+    url = f"http://127.0.0.1:5000/123456789012/{queue}"
+    out = [
+        call("sqs", "CreateQueue", {"QueueName": queue}),
+        call("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "hello",
+             "MessageAttributes": {"a": {"DataType": "String", "StringValue": "b"}}}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["SenderId"],
+             "MessageAttributeNames": ["All"]}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 0}),
+        call("sqs", "DeleteMessageBatch", {"QueueUrl": url, "Entries": [{"Id": "0", "ReceiptHandle": "nope"}]}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url + "-missing"}),
+        call("sqs", "ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 11}),
+        call("dynamodb", "CreateTable", {"TableName": table, "BillingMode": "PAY_PER_REQUEST",
+             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}),
+        call("dynamodb", "PutItem", {"TableName": table, "Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}),
+        call("dynamodb", "GetItem", {"TableName": table, "Key": {"pk": {"S": "a"}}}),
+        call("dynamodb", "Query", {"TableName": table, "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "a"}}}),
+        call("dynamodb", "GetItem", {"TableName": "missing", "Key": {"pk": {"S": "a"}}}),
+    ]
+    return json.loads(json.dumps(out).replace(suffix, "name"))
+
+d, f = run(True), run(False)
+print(json.dumps({"direct": d, "flask": f}))
+"""
+
+
+def test_direct_answers_are_flasks_header_for_header() -> None:
+    """moto_speedups 12: SQS and DynamoDB answered without Flask, as Flask answered them."""
+    result = _script_result(_DIRECT_AGAINST_FLASK, "patched")
+
+    assert result["direct"] == result["flask"]
+    assert [answer[0] for answer in result["direct"]][:4] == ["200 OK"] * 4
+
+
+def test_method_names_are_listed_once_per_class_with_the_same_answer() -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.sqs.responses import SQSResponse
+
+    from infra.local import moto_speedups
+
+    listed: list[object] = []
+
+    def counting(clazz: object) -> list[str]:
+        listed.append(clazz)
+        return method_names_from_class(clazz)
+
+    once = moto_speedups._methods_once(counting)
+
+    assert once(SQSResponse) == once(SQSResponse) == method_names_from_class(SQSResponse)
+    assert "receive_message" in once(SQSResponse)
+    assert listed == [SQSResponse]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"Host: 127.0.0.1:5000\r\nX-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: 2\r\n\r\n",
+        b"Host:127.0.0.1\r\nX-Dup: a\r\nx-dup: b  \r\nEmpty:\r\nTabbed:\t v\r\n\r\n",
+        b"Host: h\r\nFolded: one\r\n  two\r\n\r\n",  # obsolete folding: the email parser
+        b"Host: h\r\nno colon here\r\nAfter: x\r\n\r\n",  # a defect: the email parser
+        b"Host: h\nBare-LF: yes\n\n",
+        b"Latin: caf\xe9\r\n\r\n",
+        b"Host: h\r\n",  # the stream ends inside the block
+    ],
+)
+def test_plain_headers_parse_as_the_email_parser_does(block: bytes) -> None:
+    import http.client
+    import io
+
+    from infra.local import moto_speedups
+
+    parse = moto_speedups._parse_plain_headers(http.client.parse_headers)
+    ours, theirs = parse(io.BytesIO(block + b"BODY")), http.client.parse_headers(io.BytesIO(block + b"BODY"))
+
+    assert ours.items() == theirs.items()
+    assert ours.get_all("x-dup") == theirs.get_all("x-dup")
+    assert type(ours) is type(theirs)
+    assert ours.get_payload() == theirs.get_payload()
