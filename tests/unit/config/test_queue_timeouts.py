@@ -4,20 +4,10 @@ agree, or the API accepts tasks no worker can finish (or refuses ones it could).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 
 from infra.check.config import load_serverless, resolve_serverless
-
-
-def _ref(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return None
+from infra.check.rules import _ref_name
 
 
 def _timeouts_by_url_variable() -> dict[str, int]:
@@ -27,12 +17,12 @@ def _timeouts_by_url_variable() -> dict[str, int]:
     found: dict[str, int] = {}
     for function in serverless.functions.values():
         queues = {
-            _ref(event["sqs"].get("arn"))
+            _ref_name(event["sqs"].get("arn"))
             for event in function.get("events") or []
             if isinstance(event, dict) and isinstance(event.get("sqs"), dict)
         }
         for variable, value in (function.get("environment") or {}).items():
-            if _ref(value) in queues:
+            if _ref_name(value) in queues:
                 found[variable] = int(function["timeout"])
     return found
 
