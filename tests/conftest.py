@@ -11,32 +11,14 @@ import pytest
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from tests import ast_depth_bug
 from tests.aws import aws_client, fake_aws_environment, moto_server, new_queue
 
 IN_CI = os.environ.get("CI") == "true"
 
 
-def _tolerate_ast_depth_bug() -> None:
-    """CPython 3.11 can raise ``SystemError: AST constructor recursion depth mismatch`` from
-    ``ast.parse`` when other threads run (python/cpython#106905). Hypothesis parses source files to
-    describe the lambdas in a strategy's repr, which it builds while drawing schemathesis' cases; one
-    such error failed a CI run as a flaky test. A description is only text: a failed parse gets the
-    placeholder Hypothesis uses for a lambda it cannot find."""
-    from hypothesis.internal import lambda_sources
-
-    describe = lambda_sources._lambda_description
-
-    def tolerant(f: Any, *args: Any, **kwargs: Any) -> str:
-        try:
-            return str(describe(f, *args, **kwargs))
-        except SystemError:
-            return "lambda: <unknown>"
-
-    lambda_sources._lambda_description = tolerant
-
-
 if sys.version_info < (3, 12):
-    _tolerate_ast_depth_bug()
+    ast_depth_bug.tolerate()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -161,6 +161,7 @@ def test_a_cold_health_check_imports_neither_boto3_nor_the_admin(
         "AUTH_SIGNING_KEY_PREVIOUS": "",
         "AUTH_ISSUER": "https://api.example.test",
         "JOBS_QUEUE_URL": "unused",
+        "JOBS_LONG_QUEUE_URL": "unused",
         "JOB_EVENTS_TOPIC_ARN": "unused",
         "WEBSOCKET_URL": "",
         "WEBHOOKS_API_URL": "",
