@@ -14,6 +14,9 @@ from django.dispatch import receiver
 from tests import ast_depth_bug
 from tests.aws import aws_client, fake_aws_environment, moto_server, new_queue
 
+# Session fixtures: what `osls package` and `make package` build, built once for every reader.
+from tests.operator_builds import osls_package, zappa_dev_artifact  # noqa: F401
+
 IN_CI = os.environ.get("CI") == "true"
 
 

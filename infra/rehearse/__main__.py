@@ -1,6 +1,8 @@
 """``make rehearse`` (``python -m infra.rehearse``): the deploy rehearsal on MiniStack.
 
-1. ``npx osls package`` the stack, exactly as operators do (``infra/rehearse/osls.py``).
+1. ``npx osls package`` the stack, exactly as operators do (``infra/rehearse/osls.py``), or take
+   the folder an earlier ``osls package`` of the same stage wrote (``--osls-package``; the tests
+   pass the one their deploy tests built) and the Zappa artifact (``--zappa-zip``).
 2. Bridge MiniStack's gaps in that package's copy of the template (``gaps.py``), and deploy it
    with ``npx osls deploy --package`` to a fresh MiniStack (``AWS_ENDPOINT_URL``); then bridge the
    gaps of the deployed stack (``gaps.py`` again, among them a stand-in on 127.0.0.1 for the
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import json
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -118,7 +121,9 @@ class Steps:
         print(f"[rehearse] {self.current}: ok ({seconds} s) {json.dumps(facts) if facts else ''}", flush=True)
 
 
-def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[str, Any]) -> None:
+def rehearse(
+    *, stage: str, osls_package: Path | None, zappa_zip: Path | None, steps: Steps, report: dict[str, Any]
+) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     log = WORK / "osls.log"
     log.unlink(missing_ok=True)
@@ -129,9 +134,17 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
     prefix = f"/polyglot/{stage}"
 
     steps.start("osls package")
-    package_dir = osls.package(stage=stage, into=WORK / "osls-package", log=log)
+    package_dir = WORK / "osls-package"
+    if osls_package is None:
+        osls.package(stage=stage, into=package_dir, log=log)
+    else:  # the MiniStack bridges below patch the template: they patch a copy
+        shutil.rmtree(package_dir, ignore_errors=True)
+        shutil.copytree(osls_package, package_dir)
     gaps.patch_template(package_dir, bridges)
-    steps.finish(artifacts=sorted(p.name for p in package_dir.rglob("*.zip")))
+    steps.finish(
+        artifacts=sorted(p.name for p in package_dir.rglob("*.zip")),
+        built_by="this run" if osls_package is None else str(osls_package),
+    )
 
     steps.start("zappa package")
     if zappa_zip is None:
@@ -270,12 +283,18 @@ def rehearse(*, stage: str, zappa_zip: Path | None, steps: Steps, report: dict[s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", default="dev", choices=["dev", "prod"])
+    parser.add_argument(
+        "--osls-package",
+        type=Path,
+        default=None,
+        help="Deploy this `osls package --stage <stage> --package` folder (a copy) instead of packaging again.",
+    )
     parser.add_argument("--zappa-zip", type=Path, default=None, help="Use this Zappa artifact instead of building one.")
     args = parser.parse_args()
     steps = Steps()
     report: dict[str, Any] = {"stage": args.stage, "ok": False}
     try:
-        rehearse(stage=args.stage, zappa_zip=args.zappa_zip, steps=steps, report=report)
+        rehearse(stage=args.stage, osls_package=args.osls_package, zappa_zip=args.zappa_zip, steps=steps, report=report)
         report["ok"] = True
     except Exception as error:
         report["failed_step"] = steps.current

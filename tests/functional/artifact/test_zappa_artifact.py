@@ -15,7 +15,6 @@ import pytest
 
 from contracts.job_message import JobMessage
 from infra.lambda_sandbox import invoke, unzip
-from infra.package import build
 from tests.aws import aws_client, drain, new_queue
 from tests.lambda_events import http_v2_event, rest_v1_event
 from tests.signing_keys import key_pem
@@ -30,8 +29,8 @@ HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 
 @pytest.fixture(scope="module")
-def artifact() -> Path:
-    return build("dev")
+def artifact(zappa_dev_artifact: Path) -> Path:
+    return zappa_dev_artifact
 
 
 @pytest.fixture(scope="module")

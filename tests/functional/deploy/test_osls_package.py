@@ -8,13 +8,13 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.rehearse import osls
-from tests.functional.deploy.conftest import require_osls
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
@@ -28,12 +28,9 @@ TEMPLATE = "cloudformation-template-update-stack.json"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
-def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    require_osls()
+def packaged(request: pytest.FixtureRequest, osls_package: Callable[[str], Path]) -> tuple[str, Path]:
     stage = str(request.param)
-    work = tmp_path_factory.mktemp(f"osls-{stage}")
-    # osls.package points AWS_ENDPOINT_URL at a closed port with fake credentials: any AWS call fails.
-    return stage, osls.package(stage=stage, into=work / "package", log=work / "osls.log")
+    return stage, osls_package(stage)
 
 
 def template(package_dir: Path) -> dict[str, Any]:

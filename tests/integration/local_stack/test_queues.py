@@ -14,7 +14,7 @@ from tests.integration.local_stack.client import WAIT_SECONDS, Api
 
 pytestmark = pytest.mark.slow
 
-LONG_SECONDS = 6
+LONG_SECONDS = 3
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from tests.functional.deploy.conftest import require_osls
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -38,13 +37,20 @@ EXPECTED_BRIDGES = [
 ]
 
 
-def test_the_deployed_stack_runs_a_job_to_a_websocket_client() -> None:
-    require_osls()
+def test_the_deployed_stack_runs_a_job_to_a_websocket_client(
+    osls_package: Callable[[str], Path], zappa_dev_artifact: Path
+) -> None:
+    # What operators build, built once for the session (tests/operator_builds.py): the deploy tests
+    # read the same package, the artifact tests the same zip.
+    package_dir = osls_package("dev")
     REPORT.unlink(missing_ok=True)
     # The rehearsal talks only to the MiniStack it starts: none of this session's moto settings.
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     completed = subprocess.run(
-        [sys.executable, "-m", "infra.rehearse", "--stage", "dev"],
+        [
+            *(sys.executable, "-m", "infra.rehearse", "--stage", "dev"),
+            *("--osls-package", str(package_dir), "--zappa-zip", str(zappa_dev_artifact)),
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -59,6 +65,7 @@ def test_the_deployed_stack_runs_a_job_to_a_websocket_client() -> None:
     assert report["ok"] is True
 
     steps = [step["step"] for step in report["steps"]]
+    assert report["steps"][0]["built_by"] == str(package_dir)  # deployed what the deploy tests checked
     assert steps == [
         "osls package",
         "zappa package",
