@@ -5,6 +5,7 @@
  */
 import { parseRetrySchedule } from "./retry-schedule.js";
 import { parseAllowedUrls, type AllowedUrlPattern } from "./ssrf.js";
+import { ATTEMPT_TIMEOUT_MS } from "./webhook-post.js";
 
 /** An endpoint that has failed continuously this long is disabled (Svix: 5 days). */
 export const DEFAULT_DISABLE_AFTER_SECONDS = 5 * 24 * 3600;
@@ -16,6 +17,8 @@ export interface Config {
   subscriptionArn: string | undefined;
   allowedUrls: AllowedUrlPattern[];
   retryDelaysSeconds: readonly number[];
+  /** How long one attempt may take, connect to last byte (the default 5 s is the documented one). */
+  attemptTimeoutMs: number;
   disableAfterSeconds: number;
   /** Django's public base URL, when the environment names it (else from SSM, see parameters.ts). */
   apiBaseUrl: string | undefined;
@@ -48,6 +51,16 @@ function withoutTrailingSlash(url: string | undefined): string | undefined {
   return url?.replace(/\/+$/, "");
 }
 
+/** WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: 1 to 5 whole seconds. Never longer than the documented 5 s,
+ * which the lease (dispatcher.ts) and receivers' expectations are sized for; shorter only to let
+ * tests of receivers that never answer run in seconds. */
+function attemptTimeoutMs(env: Env): number {
+  const seconds = optional(env, "WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS");
+  if (seconds === undefined) return ATTEMPT_TIMEOUT_MS;
+  if (!/^[1-5]$/.test(seconds)) throw new ConfigError("WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS is whole seconds from 1 to 5");
+  return Number(seconds) * 1000;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const disableAfter = optional(env, "WEBHOOKS_DISABLE_AFTER_SECONDS");
   if (disableAfter !== undefined && !/^[0-9]{1,9}$/.test(disableAfter)) {
@@ -59,6 +72,7 @@ export function loadConfig(env: Env = process.env): Config {
     subscriptionArn: optional(env, "WEBHOOKS_SUBSCRIPTION_ARN"),
     allowedUrls: parseAllowedUrls(optional(env, "WEBHOOKS_ALLOWED_URLS")),
     retryDelaysSeconds: parseRetrySchedule(optional(env, "WEBHOOKS_RETRY_SCHEDULE")),
+    attemptTimeoutMs: attemptTimeoutMs(env),
     disableAfterSeconds: disableAfter === undefined ? DEFAULT_DISABLE_AFTER_SECONDS : Number(disableAfter),
     apiBaseUrl: withoutTrailingSlash(optional(env, "API_BASE_URL")),
     authIssuer: withoutTrailingSlash(optional(env, "AUTH_ISSUER")),

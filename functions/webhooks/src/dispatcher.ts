@@ -32,6 +32,8 @@ export interface DispatcherDeps {
   /** The `result` of the job a result_url names (with the service credential). */
   fetchResult: (resultUrl: string) => Promise<unknown>;
   retryDelaysSeconds: readonly number[];
+  /** One attempt's deadline; the post's own default (5 s) when not given. */
+  attemptTimeoutMs?: number | undefined;
   disableAfterSeconds: number;
   allowedUrls: readonly AllowedUrlPattern[];
   now?: () => Date;
@@ -144,7 +146,15 @@ export class Dispatcher {
         return;
       }
       const body = await this.payloadFor(delivery, payloads);
-      outcome = await this.deps.post({ url: endpoint.url, secret: endpoint.secret, messageId: id, body, allowed: this.deps.allowedUrls, now: this.now() });
+      outcome = await this.deps.post({
+        url: endpoint.url,
+        secret: endpoint.secret,
+        messageId: id,
+        body,
+        allowed: this.deps.allowedUrls,
+        now: this.now(),
+        timeoutMs: this.deps.attemptTimeoutMs,
+      });
     } catch (error) {
       // No attempt was made (the result could not be fetched, the store failed): let the SQS record fail.
       await store.releaseLease(id, leaseToken).catch(() => undefined);

@@ -68,6 +68,7 @@ function buildServices(): Services {
     fetchResult: async (resultUrl) =>
       fetchJobResult(resultUrl, { baseUrl: await parameters.apiBaseUrl(), token: await parameters.serviceToken() }),
     retryDelaysSeconds: config.retryDelaysSeconds,
+    attemptTimeoutMs: config.attemptTimeoutMs,
     disableAfterSeconds: config.disableAfterSeconds,
     allowedUrls: config.allowedUrls,
   });

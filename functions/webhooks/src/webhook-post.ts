@@ -35,7 +35,7 @@ export interface SignedPost {
   body: string;
   allowed: readonly AllowedUrlPattern[];
   now?: Date;
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 function errorWord(error: unknown): string {

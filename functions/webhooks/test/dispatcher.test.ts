@@ -12,7 +12,10 @@ const EVENT: JobEvent = {
   type: "job.succeeded", job_id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", owner: "7", seq: 9, task: "demo", status: "succeeded", progress: 100, at: "2026-01-02T03:04:05Z",
 };
 
-async function setup(outcomes: AttemptOutcome[], options: { delayMs?: number; disableAfterSeconds?: number; owner?: string } = {}) {
+async function setup(
+  outcomes: AttemptOutcome[],
+  options: { delayMs?: number; disableAfterSeconds?: number; owner?: string; attemptTimeoutMs?: number } = {},
+) {
   const store = new MemoryWebhookStore();
   await store.createEndpoint(
     { id: "ep_1", owner: options.owner ?? "7", url: "https://hooks.example/", description: "", event_types: ["job.succeeded"], status: "active", created_at: "2026-01-01T00:00:00Z", failing_since: null, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
@@ -30,12 +33,22 @@ async function setup(outcomes: AttemptOutcome[], options: { delayMs?: number; di
     },
     fetchResult: () => Promise.reject(new Error("no result_url here")),
     retryDelaysSeconds: [60, 600],
+    attemptTimeoutMs: options.attemptTimeoutMs,
     disableAfterSeconds: options.disableAfterSeconds ?? 3600,
     allowedUrls: [],
     log: () => undefined,
   };
   return { store, posts, queued, dispatcher: new Dispatcher(deps) };
 }
+
+test("each attempt is given the configured deadline, or none (the post's own 5 s)", async () => {
+  const configured = await setup([], { attemptTimeoutMs: 1000 });
+  await configured.dispatcher.handleJobEvent(EVENT);
+  assert.deepEqual(configured.posts.map((post) => post.timeoutMs), [1000]);
+  const unset = await setup([]);
+  await unset.dispatcher.handleJobEvent(EVENT);
+  assert.deepEqual(unset.posts.map((post) => post.timeoutMs), [undefined]);
+});
 
 test("two concurrent copies of one job event POST once (the lease)", async () => {
   const { posts, dispatcher } = await setup([], { delayMs: 50 });

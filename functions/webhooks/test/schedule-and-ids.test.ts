@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { delaySecondsUntil } from "../src/attempt-queue.js";
+import { ConfigError, loadConfig } from "../src/config.js";
 import { DEFAULT_RETRY_DELAYS_SECONDS, delayAfterAttempt, maxAttempts, parseRetrySchedule } from "../src/retry-schedule.js";
 import { deliveryIdFor, MESSAGE_ID } from "../src/webhook-id.js";
 
@@ -20,6 +21,16 @@ test("WEBHOOKS_RETRY_SCHEDULE overrides it; nonsense is refused", () => {
   assert.equal(delayAfterAttempt(parseRetrySchedule("1,1"), 3), null);
   for (const bad of ["1,,2", "-1", "1.5", "a", "99999999", Array.from({ length: 51 }, () => "1").join(",")]) {
     assert.throws(() => parseRetrySchedule(bad), RangeError, bad);
+  }
+});
+
+test("an attempt's deadline is 5 s; WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS may shorten it, never lengthen it", () => {
+  const env = { WEBHOOKS_TABLE: "t", WEBHOOKS_QUEUE_URL: "http://127.0.0.1:1/q" };
+  assert.equal(loadConfig(env).attemptTimeoutMs, 5000);
+  assert.equal(loadConfig({ ...env, WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: " " }).attemptTimeoutMs, 5000);
+  assert.equal(loadConfig({ ...env, WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "1" }).attemptTimeoutMs, 1000);
+  for (const bad of ["0", "6", "30", "1.5", "-1", "a"]) {
+    assert.throws(() => loadConfig({ ...env, WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: bad }), ConfigError, bad);
   }
 });
 

@@ -27,9 +27,11 @@ from tests.token_forgeries import hs256_with_public_key, resigned
 
 pytestmark = pytest.mark.slow
 
-# The waits between attempts: three attempts, 1 s then 4 s apart. Job events carry results up to
+# The waits between attempts: three attempts, 1 s then 4 s apart, each given 1 s (not 5) to answer,
+# so a receiver that never answers is seen through in seconds. Job events carry results up to
 # 8 KiB (larger ones travel as result_url).
 RETRY_SCHEDULE = "1,4"
+ATTEMPT_TIMEOUT_SECONDS = 1
 ATTEMPTS = 3
 EVENT_RESULT_MAX_BYTES = 8 * 1024
 WAIT = 60.0
@@ -37,7 +39,11 @@ WAIT = 60.0
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    environment = {"WEBHOOKS_RETRY_SCHEDULE": RETRY_SCHEDULE, "JOB_EVENT_RESULT_MAX_BYTES": str(EVENT_RESULT_MAX_BYTES)}
+    environment = {
+        "WEBHOOKS_RETRY_SCHEDULE": RETRY_SCHEDULE,
+        "WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS": str(ATTEMPT_TIMEOUT_SECONDS),
+        "JOB_EVENT_RESULT_MAX_BYTES": str(EVENT_RESULT_MAX_BYTES),
+    }
     with LocalStack(environment=environment) as running:
         yield running
 
