@@ -58,7 +58,9 @@ def main() -> int:
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"== {name}: {module.TITLE}", flush=True)
-        body = f"## {module.TITLE}\n\n{module.run().strip()}\n\n"
+        # Each section names its own machine and time: `python -m bench NAME` rewrites one section
+        # and leaves the others, measured elsewhere or earlier, as they were.
+        body = f"## {module.TITLE}\n\n{module.run().strip()}\n\n{machine()}\n"
         print(body, flush=True)
         sections[name] = body
 
@@ -66,9 +68,8 @@ def main() -> int:
         "# Benchmarks\n\n",
         "Written by `make bench` (`python -m bench [NAME ...]`); do not edit by hand. Every figure is a\n",
         "median over repeated runs, and every target is a ratio against a baseline measured in the same run\n",
-        "on the same machine, so the numbers compare across machines better than absolute times do.\n\n",
-        machine(),
-        "\n",
+        "on the same machine, so the numbers compare across machines better than absolute times do. Each\n",
+        "section ends with the machine it was measured on and when.\n\n",
     ]
     for name in available():
         if name in sections:

@@ -46,11 +46,13 @@ def npx() -> str:
     return found
 
 
-def run(arguments: list[str], *, endpoint: str | None = None, log: Path, timeout: float = 900) -> None:
+def run(
+    arguments: list[str], *, endpoint: str | None = None, log: Path, timeout: float = 900, service_dir: Path = REPO
+) -> None:
     with log.open("a") as sink:
         completed = subprocess.run(
             [npx(), "--no-install", "osls", *arguments],
-            cwd=REPO,
+            cwd=service_dir,
             env=osls_env(endpoint=endpoint),
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -67,10 +69,46 @@ def run(arguments: list[str], *, endpoint: str | None = None, log: Path, timeout
 NO_AWS = "http://127.0.0.1:9"
 
 
-def package(*, stage: str, into: Path, log: Path) -> Path:
+# What serverless.yml packages, and what osls needs beside it to run.
+SERVICE_ENTRIES = (
+    "serverless.yml",
+    "package.json",
+    "package-lock.json",
+    "node_modules",
+    ".lambda",
+    "functions",
+    "contracts",
+    "django_app",
+    "polyglot_auth",
+    "requirements",
+)
+
+
+def linked_service_dir(into: Path) -> Path:
+    """A second folder to run osls from: links to this repository's folders, copies of its
+    files, and a ``.serverless`` of its own. osls empties its service's ``.serverless`` when it
+    starts packaging, and its Python requirements plugin stages files there, so two packages at
+    once need two folders. What is packaged is the same files (the links resolve to this
+    repository)."""
+    into.mkdir(parents=True)
+    for name in SERVICE_ENTRIES:
+        if (REPO / name).is_dir():
+            (into / name).symlink_to(REPO / name)
+        else:  # osls does not take a linked serverless.yml for a service's config
+            shutil.copy2(REPO / name, into / name)
+    return into
+
+
+def install_requirements(*, stage: str, log: Path) -> None:
+    """Fill the requirements plugin's cache (``useStaticCache``) once, so that packages run at
+    once from different folders only read it."""
+    run(["requirements", "install", "--stage", stage], endpoint=NO_AWS, log=log)
+
+
+def package(*, stage: str, into: Path, log: Path, service_dir: Path = REPO) -> Path:
     ensure_bundle()  # the Node functions ship functions/webhooks/dist/index.mjs
     shutil.rmtree(into, ignore_errors=True)
-    run(["package", "--stage", stage, "--package", str(into)], endpoint=NO_AWS, log=log)
+    run(["package", "--stage", stage, "--package", str(into)], endpoint=NO_AWS, log=log, service_dir=service_dir)
     return into
 
 
@@ -79,8 +117,9 @@ def artifact(package_dir: Path, function: str) -> Path:
     relative to ``.serverless``, the default package folder)."""
     state = json.loads((package_dir / "serverless-state.json").read_text())
     declared = Path(state["service"]["functions"][function]["package"]["artifact"])
-    if declared.is_absolute():  # a function without `module` (the Node ones): named from the repo root
-        declared = declared.relative_to(REPO)
+    if declared.is_absolute():  # a function without `module` (the Node ones): in the service's folder
+        parts = declared.parts
+        declared = Path(*parts[len(parts) - 1 - parts[::-1].index(".serverless") :])
     return package_dir / (declared.relative_to(".serverless") if declared.parts[0] == ".serverless" else declared)
 
 
