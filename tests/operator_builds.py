@@ -2,9 +2,9 @@
 ``osls package`` of a stage (the deploy tests, the rehearsal) and ``make package``'s Zappa artifact
 of dev (the artifact tests, the rehearsal).
 
-Packaging is the slowest step of ``make test``: osls zips each function's requirements in
-JavaScript, about a minute of one core per stage. So each stage is packaged once, not once per
-reader, and both stages at once, on two cores: dev from this repository, as operators run it (the
+Packaging is the slowest step of ``make test`` (docs/benchmarks.md, the ``make test`` section):
+osls zips each function's requirements in JavaScript, on one core. So each stage is packaged once,
+not once per reader, and both stages at once, on two cores: dev from this repository, as operators run it (the
 rehearsal deploys it), prod from a folder of links to it (``osls.linked_service_dir``), because osls
 empties and fills its service's ``.serverless`` while it packages. The requirements plugin's cache
 is filled first, so the two only read it.

@@ -119,6 +119,8 @@ def artifact(package_dir: Path, function: str) -> Path:
     declared = Path(state["service"]["functions"][function]["package"]["artifact"])
     if declared.is_absolute():  # a function without `module` (the Node ones): in the service's folder
         parts = declared.parts
+        if ".serverless" not in parts:
+            raise ValueError(f"{function}'s artifact {declared} is not in a .serverless folder")
         declared = Path(*parts[len(parts) - 1 - parts[::-1].index(".serverless") :])
     return package_dir / (declared.relative_to(".serverless") if declared.parts[0] == ".serverless" else declared)
 
