@@ -53,5 +53,5 @@ def test_a_functions_zip_is_found_whichever_folder_osls_ran_from(tmp_path: Path)
 
 def test_an_absolute_artifact_outside_any_serverless_folder_is_refused(tmp_path: Path) -> None:
     package_dir = _package_dir(tmp_path, {"odd": "/somewhere/else/odd.zip"})
-    with pytest.raises(ValueError, match="not in a .serverless folder"):
+    with pytest.raises(ValueError, match=r"not in a \.serverless folder"):
         osls.artifact(package_dir, "odd")
